@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The I/O thread: one epoll loop over ioeventfds, back-end completion fds and
+ * sockets. Handlers run on that thread and must not block.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+typedef struct VmmIoThread VmmIoThread;
+/* @events are EPOLL* bits that fired. */
+typedef void (*VmmIoFunc)(void *opaque, uint32_t events);
+
+VmmIoThread *vmm_iothread_new(GError **error);
+void vmm_iothread_free(VmmIoThread *io);
+/* Watches @fd for @events (EPOLLIN...). Safe from any thread. Returns 0 or -errno. */
+int vmm_iothread_add_fd(VmmIoThread *io, int fd, uint32_t events, VmmIoFunc cb, void *opaque);
+/*
+ * Stops watching @fd. When called from another thread it waits until a running
+ * callback for @fd has returned, so @opaque may be freed afterwards.
+ */
+int vmm_iothread_remove_fd(VmmIoThread *io, int fd);

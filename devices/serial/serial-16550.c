@@ -6,7 +6,8 @@
  * after the PC16550D data sheet: the IIR priority scheme, the THRE interrupt that is
  * re-armed whenever ETBEI is switched on with THR empty (Linux's 8250 driver probes for
  * exactly that), FIFO trigger levels with the character time-out, and OUT2 gating the
- * interrupt line the way PC serial cards wire it.
+ * interrupt line the way PC serial cards wire it. Host input is queued in front of the
+ * receive FIFO and fed in as the guest drains it (see UART_INPUT_QUEUE_SIZE).
  */
 #define G_LOG_DOMAIN "serial"
 #include <string.h>
@@ -19,6 +20,13 @@
 #include "vmm/timer.h"
 
 #define UART_FIFO_SIZE 16
+/*
+ * Host input waits here until the guest has room in its FIFO, as if the sender were using
+ * flow control: a paste or a scripted command line must not be cut at 16 bytes just
+ * because the I/O thread hands it over in one piece. Only when this overflows too is input
+ * lost (with OE, like an overrun).
+ */
+#define UART_INPUT_QUEUE_SIZE 4096
 #define UART_CLOCK_HZ 1843200 /* the PC's 1.8432 MHz crystal: divisor 1 = 115200 baud */
 
 enum {
@@ -114,6 +122,9 @@ typedef struct {
     bool timeout_ipending; /* character time-out expired with data in the FIFO */
     bool irq_level;        /* what we last drove on the line */
     uint64_t rx_overruns;
+    uint8_t input_queue[UART_INPUT_QUEUE_SIZE];
+    unsigned input_head;
+    unsigned input_count;
 } Serial16550;
 
 static bool fifo_enabled(Serial16550 *s)
@@ -245,6 +256,36 @@ static uint8_t rx_pop(Serial16550 *s)
     return byte;
 }
 
+static unsigned rx_capacity(Serial16550 *s)
+{
+    return fifo_enabled(s) ? UART_FIFO_SIZE : 1;
+}
+
+/* Moves queued host input into the FIFO while it has room. */
+static void rx_refill(Serial16550 *s)
+{
+    bool moved = false;
+
+    if (s->mcr & MCR_LOOP) {
+        return; /* the receiver input is disconnected; host input waits */
+    }
+    while (s->input_count > 0 && s->rx_count < rx_capacity(s)) {
+        rx_push(s, s->input_queue[s->input_head]);
+        s->input_head = (s->input_head + 1) % UART_INPUT_QUEUE_SIZE;
+        s->input_count--;
+        moved = true;
+    }
+    if (moved) {
+        rx_timeout_restart(s);
+    }
+}
+
+static void input_clear(Serial16550 *s)
+{
+    s->input_head = 0;
+    s->input_count = 0;
+}
+
 static uint8_t modem_lines(Serial16550 *s)
 {
     uint8_t lines = 0;
@@ -332,6 +373,7 @@ static uint64_t serial_read(void *opaque, uint64_t offset, unsigned size)
         } else {
             v = rx_pop(s);
             rx_timeout_restart(s);
+            rx_refill(s);
         }
         break;
     case REG_IER:
@@ -400,6 +442,7 @@ static void serial_write(void *opaque, uint64_t offset, uint64_t value, unsigned
         break;
     case REG_IIR:
         write_fcr(s, v);
+        rx_refill(s);
         break;
     case REG_LCR:
         s->lcr = v;
@@ -407,6 +450,7 @@ static void serial_write(void *opaque, uint64_t offset, uint64_t value, unsigned
     case REG_MCR:
         s->mcr = v & MCR_MASK;
         update_msr(s);
+        rx_refill(s);
         break;
     case REG_LSR:
     case REG_MSR:
@@ -435,7 +479,16 @@ static void serial_receive_cb(void *opaque, const uint8_t *data, size_t len)
     /* In loopback mode the receiver input pin is disconnected. */
     if (!(s->mcr & MCR_LOOP)) {
         for (size_t i = 0; i < len; i++) {
-            rx_push(s, data[i]);
+            if (s->input_count == 0 && s->rx_count < rx_capacity(s)) {
+                rx_push(s, data[i]);
+            } else if (s->input_count < UART_INPUT_QUEUE_SIZE) {
+                s->input_queue[(s->input_head + s->input_count) % UART_INPUT_QUEUE_SIZE] =
+                    data[i];
+                s->input_count++;
+            } else {
+                s->lsr |= LSR_OE;
+                s->rx_overruns++;
+            }
         }
         rx_timeout_restart(s);
         update_irq(s);
@@ -446,6 +499,7 @@ static void serial_receive_cb(void *opaque, const uint8_t *data, size_t len)
 static void serial_reset_locked(Serial16550 *s)
 {
     rx_clear(s);
+    input_clear(s);
     s->ier = 0;
     s->fcr = 0;
     s->lcr = 0;

@@ -312,6 +312,7 @@ static void test_irq_line_out2(Fixture *f, gconstpointer data)
 static void test_receive(Fixture *f, gconstpointer data)
 {
     VmmCharBackend *be = serial16550_get_backend(f->dev);
+    g_autofree uint8_t *big = NULL;
     uint8_t many[40];
 
     wr(f, FCR, 0x01);
@@ -321,16 +322,47 @@ static void test_receive(Fixture *f, gconstpointer data)
     g_assert_cmphex(rd(f, RBR), ==, 'i');
     g_assert_cmphex(rd(f, LSR) & 0x01, ==, 0);
 
-    /* More than the FIFO holds: the first 16 stay, the rest is dropped with OE. */
+    /* More than the FIFO holds: the rest waits in front of it and follows as the guest
+     * drains the FIFO, without an overrun. */
     for (unsigned i = 0; i < sizeof(many); i++) {
         many[i] = i;
     }
     vmm_char_inject(be, many, sizeof(many));
-    g_assert_cmphex(rd(f, LSR) & 0x03, ==, 0x03);
-    for (unsigned i = 0; i < 16; i++) {
+    g_assert_cmphex(rd(f, LSR) & 0x03, ==, 0x01);
+    for (unsigned i = 0; i < sizeof(many); i++) {
+        g_assert_cmphex(rd(f, LSR) & 0x03, ==, 0x01);
         g_assert_cmphex(rd(f, RBR), ==, i);
     }
     g_assert_cmphex(rd(f, LSR) & 0x01, ==, 0);
+
+    /* Beyond the FIFO and the 4 KiB queue, input is lost with an overrun. */
+    big = g_malloc(16 + 4096 + 5);
+    for (unsigned i = 0; i < 16 + 4096 + 5; i++) {
+        big[i] = i & 0xff;
+    }
+    vmm_char_inject(be, big, 16 + 4096 + 5);
+    g_assert_cmphex(rd(f, LSR) & 0x03, ==, 0x03);
+    for (unsigned i = 0; i < 16 + 4096; i++) {
+        g_assert_cmphex(rd(f, RBR), ==, i & 0xff);
+    }
+    g_assert_cmphex(rd(f, LSR) & 0x01, ==, 0);
+
+    /* 16450 mode: one byte at a time. */
+    wr(f, FCR, 0x00);
+    vmm_char_inject(be, (const uint8_t *)"ab", 2);
+    g_assert_cmphex(rd(f, LSR) & 0x03, ==, 0x01);
+    g_assert_cmphex(rd(f, RBR), ==, 'a');
+    g_assert_cmphex(rd(f, LSR) & 0x03, ==, 0x01);
+    g_assert_cmphex(rd(f, RBR), ==, 'b');
+    g_assert_cmphex(rd(f, LSR) & 0x01, ==, 0);
+
+    /* Queued input waits while the UART is in loopback mode. */
+    vmm_char_inject(be, (const uint8_t *)"cd", 2);
+    wr(f, MCR, 0x10);
+    g_assert_cmphex(rd(f, RBR), ==, 'c');
+    g_assert_cmphex(rd(f, LSR) & 0x01, ==, 0);
+    wr(f, MCR, 0x00);
+    g_assert_cmphex(rd(f, RBR), ==, 'd');
 
     /* In loopback mode the receiver input is disconnected. */
     wr(f, MCR, 0x10);
@@ -413,7 +445,8 @@ static void test_unix_backend(void)
     /* Let the back end accept the connection (what the I/O thread would do). */
     g_assert_true(vmm_char_poll(be, 5000));
 
-    /* Client -> guest. */
+    /* Client -> guest, into the FIFO. */
+    wr(f, FCR, 0x01);
     g_assert_cmpint(send(fd, "ping", 4, 0), ==, 4);
     for (int i = 0; i < 50 && n < 4; i++) {
         vmm_char_poll(be, 100);

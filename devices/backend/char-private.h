@@ -23,20 +23,20 @@ typedef struct VmmCharOps {
 } VmmCharOps;
 
 typedef struct {
-    int fd;        /* -1 when the slot is free */
-    VmmIoFunc cb;  /* runs on the I/O thread (or in vmm_char_poll) with @be as opaque */
+    int fd;       /* -1 when the slot is free */
+    VmmIoFunc cb; /* runs on the I/O thread (or in vmm_char_poll) with @be as opaque */
 } CharWatch;
 
 struct VmmCharBackend {
-    const VmmCharOps *ops;     /* Borrowed, static */
-    VmmIoThread *io;           /* Borrowed: the machine's I/O thread, NULL on fake machines */
-    GMutex lock;               /* guards everything below */
+    const VmmCharOps *ops; /* Borrowed, static */
+    VmmIoThread *io;       /* Borrowed: the machine's I/O thread, NULL on fake machines */
+    GMutex lock;           /* guards everything below */
     VmmCharReceiveFunc receive;
     void *receive_opaque;
     uint64_t dropped;
-    bool closing;              /* set by vmm_char_close: callbacks must not touch watches */
+    bool closing; /* set by vmm_char_close: callbacks must not touch watches */
     CharWatch watches[CHAR_MAX_WATCHES];
-    void *priv;                /* Owned by the kind */
+    void *priv; /* Owned by the kind */
 };
 
 /* Starts watching @fd for input. Takes be->lock; fails (-EBUSY) while closing. */

@@ -162,8 +162,7 @@ bool char_open_unix(VmmCharBackend *be, const char *path, GError **error)
     if (fd < 0) {
         int err = errno;
 
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "socket(): %s",
-                    g_strerror(err));
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "socket(): %s", g_strerror(err));
         return false;
     }
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 1) != 0) {

@@ -71,7 +71,9 @@ static void stdio_make_raw(void)
 {
     struct termios tio;
 
-    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tio) != 0) {
+    /* A runner in a background job would be stopped (SIGTTOU) for touching the terminal. */
+    if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() ||
+        tcgetattr(STDIN_FILENO, &tio) != 0) {
         return;
     }
     stdio_saved_tio = tio;

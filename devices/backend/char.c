@@ -71,7 +71,9 @@ void vmm_char_close(VmmCharBackend *be)
     be->receive = NULL;
     g_mutex_unlock(&be->lock);
 
-    /* Without the lock: removal waits for a running callback, which may want the lock. */
+    /* Without the lock: removal waits for a running callback, which may want the lock.
+     * Slot order matters: a listening socket (slot 0) goes first, so an accept callback
+     * still adding its client has finished before the client's fd is removed. */
     for (unsigned i = 0; i < CHAR_MAX_WATCHES; i++) {
         if (watches[i].fd >= 0 && be->io != NULL) {
             vmm_iothread_remove_fd(be->io, watches[i].fd);
@@ -149,6 +151,9 @@ int char_watch_add(VmmCharBackend *be, int fd, VmmIoFunc cb)
     int slot = -1;
     int ret = 0;
 
+    /* Reserve the slot under the lock, register without it: the I/O thread may be running
+     * one of our callbacks, which takes be->lock. vmm_char_close() cannot miss the fd:
+     * it either sees the reserved slot, or we see `closing` here. */
     g_mutex_lock(&be->lock);
     if (be->closing) {
         g_mutex_unlock(&be->lock);
@@ -157,21 +162,25 @@ int char_watch_add(VmmCharBackend *be, int fd, VmmIoFunc cb)
     for (unsigned i = 0; i < CHAR_MAX_WATCHES; i++) {
         if (be->watches[i].fd < 0) {
             slot = i;
+            be->watches[i].fd = fd;
+            be->watches[i].cb = cb;
             break;
         }
     }
+    g_mutex_unlock(&be->lock);
     if (slot < 0) {
-        g_mutex_unlock(&be->lock);
         return -ENOSPC;
     }
     if (be->io != NULL) {
         ret = vmm_iothread_add_fd(be->io, fd, EPOLLIN, cb, be);
     }
-    if (ret == 0) {
-        be->watches[slot].fd = fd;
-        be->watches[slot].cb = cb;
+    if (ret < 0) {
+        g_mutex_lock(&be->lock);
+        if (be->watches[slot].fd == fd) {
+            be->watches[slot].fd = -1;
+        }
+        g_mutex_unlock(&be->lock);
     }
-    g_mutex_unlock(&be->lock);
     return ret;
 }
 

@@ -69,8 +69,7 @@ static bool debugcon_realize(VmmDevice *dev, GError **error)
 }
 
 static const VmmPropDesc debugcon_props[] = {
-    VMM_PROP_INT(VMM_PROP_U16, "iobase", DebugCon, iobase, DEBUGCON_IOBASE, 0, 0xffff,
-                 "I/O port"),
+    VMM_PROP_INT(VMM_PROP_U16, "iobase", DebugCon, iobase, DEBUGCON_IOBASE, 0, 0xffff, "I/O port"),
     VMM_PROP_STR("backend", DebugCon, backend_spec, "null", "null, stdio, file:PATH or unix:PATH"),
     VMM_PROP_END,
 };

@@ -80,9 +80,9 @@ struct RtcState {
     /* Everything below is guarded by parent.lock. */
     uint8_t cmos[RTC_CMOS_SIZE];
     uint8_t index;
-    bool nmi_masked; /* bit 7 of the index port; stored, the NMI is not modelled */
-    int64_t base_sec; /* guest time (seconds since 1970, in the RTC's time zone) ... */
-    int64_t base_ns;  /* ... that was exact at this virtual time */
+    bool nmi_masked;   /* bit 7 of the index port; stored, the NMI is not modelled */
+    int64_t base_sec;  /* guest time (seconds since 1970, in the RTC's time zone) ... */
+    int64_t base_ns;   /* ... that was exact at this virtual time */
     int64_t pf_ref_ns; /* periodic boundaries up to here are already in PF */
     int64_t min_timer_delay_ns;
 };
@@ -116,8 +116,7 @@ static void date_from_days(int64_t days, RtcTime *t)
     int64_t cycle = (z >= 0 ? z : z - 146096) / 146097;
     int64_t day_of_cycle = z - cycle * 146097;
     int64_t year_of_cycle =
-        (day_of_cycle - day_of_cycle / 1460 + day_of_cycle / 36524 - day_of_cycle / 146096) /
-        365;
+        (day_of_cycle - day_of_cycle / 1460 + day_of_cycle / 36524 - day_of_cycle / 146096) / 365;
     int64_t day_of_year =
         day_of_cycle - (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);
     int shifted_month = (int)((5 * day_of_year + 2) / 153);
@@ -229,8 +228,8 @@ static void refresh_time_regs(RtcState *s, int64_t now)
 /* Seconds since 1970 from whatever the guest put in the time registers (bounded values). */
 static int64_t seconds_from_regs(RtcState *s)
 {
-    int64_t year = (int64_t)from_reg(s, s->cmos[RTC_CENTURY_INDEX]) * 100 +
-                   from_reg(s, s->cmos[REG_YEAR]);
+    int64_t year =
+        (int64_t)from_reg(s, s->cmos[RTC_CENTURY_INDEX]) * 100 + from_reg(s, s->cmos[REG_YEAR]);
     int month = from_reg(s, s->cmos[REG_MONTH]);
     int64_t days;
 
@@ -573,8 +572,7 @@ static bool rtc_realize(VmmDevice *dev, GError **error)
     s->periodic_timer = vmm_timer_new(m, periodic_cb, s, &dev->lock);
     if (vmm_bus_register(m->pio, dev->id, s->iobase, 2, &rtc_io_ops, s, &dev->lock) < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                    "%s: I/O ports 0x%x-0x%x are already taken", dev->id, s->iobase,
-                    s->iobase + 1);
+                    "%s: I/O ports 0x%x-0x%x are already taken", dev->id, s->iobase, s->iobase + 1);
         rtc_unrealize(dev);
         return false;
     }

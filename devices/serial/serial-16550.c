@@ -482,8 +482,7 @@ static void serial_receive_cb(void *opaque, const uint8_t *data, size_t len)
             if (s->input_count == 0 && s->rx_count < rx_capacity(s)) {
                 rx_push(s, data[i]);
             } else if (s->input_count < UART_INPUT_QUEUE_SIZE) {
-                s->input_queue[(s->input_head + s->input_count) % UART_INPUT_QUEUE_SIZE] =
-                    data[i];
+                s->input_queue[(s->input_head + s->input_count) % UART_INPUT_QUEUE_SIZE] = data[i];
                 s->input_count++;
             } else {
                 s->lsr |= LSR_OE;
@@ -546,8 +545,7 @@ static bool serial_realize(VmmDevice *dev, GError **error)
     ret = vmm_bus_register(m->pio, dev->id, s->iobase, 8, &serial_ops, s, &dev->lock);
     if (ret < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                    "%s: I/O ports 0x%x-0x%x are already taken", dev->id, s->iobase,
-                    s->iobase + 7);
+                    "%s: I/O ports 0x%x-0x%x are already taken", dev->id, s->iobase, s->iobase + 7);
         serial_unrealize(dev);
         return false;
     }
@@ -567,8 +565,8 @@ VmmCharBackend *serial16550_get_backend(VmmDevice *dev)
 }
 
 static const VmmPropDesc serial_props[] = {
-    VMM_PROP_INT(VMM_PROP_U16, "iobase", Serial16550, iobase, SERIAL16550_COM1_IOBASE, 0,
-                 0xfff8, "first of the 8 I/O ports"),
+    VMM_PROP_INT(VMM_PROP_U16, "iobase", Serial16550, iobase, SERIAL16550_COM1_IOBASE, 0, 0xfff8,
+                 "first of the 8 I/O ports"),
     VMM_PROP_INT(VMM_PROP_U8, "irq", Serial16550, irq, SERIAL16550_COM1_IRQ, 0, 15,
                  "ISA interrupt line"),
     VMM_PROP_STR("backend", Serial16550, backend_spec, "null",

@@ -37,8 +37,7 @@ static void quiet_log(const char *domain, GLogLevelFlags level, const char *msg,
     /* Guest errors are expected here; criticals and errors still abort as usual. */
 }
 
-static VmmDevice *create(VmmMachine *m, const VmmDeviceType *type, const char *id,
-                         VmmCfgNode *cfg)
+static VmmDevice *create(VmmMachine *m, const VmmDeviceType *type, const char *id, VmmCfgNode *cfg)
 {
     g_autoptr(GError) err = NULL;
     VmmDevice *dev = vmm_device_create(m, type, id, cfg, &err);

@@ -238,9 +238,9 @@ static void test_iir_priorities(Fixture *f, gconstpointer data)
     wr(f, MCR, 0x10);
     rd(f, MSR); /* entering loopback changed the lines: drop those deltas */
     wr(f, THR, 'x');
-    wr(f, THR, 'y');              /* overrun: line status */
-    wr(f, MCR, 0x11);             /* DTR -> DSR: modem status delta */
-    wr(f, IER, 0x0f);             /* all four sources; THRE armed by enabling it */
+    wr(f, THR, 'y');  /* overrun: line status */
+    wr(f, MCR, 0x11); /* DTR -> DSR: modem status delta */
+    wr(f, IER, 0x0f); /* all four sources; THRE armed by enabling it */
     g_assert_cmphex(rd(f, IIR), ==, 0x06);
     rd(f, LSR);
     g_assert_cmphex(rd(f, IIR), ==, 0x04);

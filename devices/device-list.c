@@ -3,9 +3,17 @@
 #include <string.h>
 
 #include "devices/device-list.h"
+#include "devices/misc/debugcon.h"
+#include "devices/misc/testexit.h"
+#include "devices/rtc/mc146818.h"
+#include "devices/serial/serial-16550.h"
 
 /* One line per device model, alphabetical. */
 static const VmmDeviceType *const all_types[] = {
+    &debugcon_type,
+    &rtc_type,
+    &serial16550_type,
+    &testexit_type,
     NULL,
 };
 

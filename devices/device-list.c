@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "devices/device-list.h"
+#include "devices/firmware/fw-cfg.h"
 
 /* One line per device model, alphabetical. */
 static const VmmDeviceType *const all_types[] = {
+    &fwcfg_type,
     NULL,
 };
 

@@ -230,12 +230,12 @@ static uint64_t fw_cfg_io_read(void *opaque, uint64_t offset, unsigned size)
     FwCfgState *s = opaque;
     uint64_t v = 0;
 
-    /* Each byte of a wider access is what the byte-wide port at that address returns. */
     for (unsigned i = 0; i < size; i++) {
         uint64_t p = offset + i;
         uint8_t b = 0;
 
-        if (p == FW_CFG_PORT_DATA - FW_CFG_PORT_SEL) {
+        if (offset == FW_CFG_PORT_DATA - FW_CFG_PORT_SEL) {
+            /* A wide read of the data port returns that many consecutive item bytes. */
             b = data_read_byte_locked(s);
         } else if (p >= FW_CFG_PORT_DMA - FW_CFG_PORT_SEL && p < FW_CFG_PORT_LEN) {
             b = dma_signature[p - (FW_CFG_PORT_DMA - FW_CFG_PORT_SEL)];

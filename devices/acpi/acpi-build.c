@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "devices/acpi/acpi-build.h"
+#include "devices/firmware/fw-cfg.h"
 
 #define ACPI_OEM_ID "BOXWD "
 #define ACPI_OEM_TABLE_ID "BXWDPC  "
@@ -461,8 +462,8 @@ static bool config_valid(const AcpiPcConfig *cfg, GError **error)
         why = "PM base must be a 64-byte aligned I/O port";
     } else if (cfg->gpe0_base == 0 || cfg->gpe0_base > 0xffff - 4) {
         why = "GPE0 base out of range";
-    } else if (cfg->sci_irq == 0 || cfg->sci_irq > 15 || cfg->sci_irq == 2) {
-        why = "SCI must be an ISA IRQ";
+    } else if (cfg->sci_irq != 9) {
+        why = "the SCI must be IRQ 9 (the DSDT's LNKS)";
     } else if (cfg->pci_mmio32_base >= cfg->pci_mmio32_end) {
         why = "empty 32-bit PCI window";
     } else if (cfg->pci_mmio64_end > cfg->pci_mmio64_base &&
@@ -580,4 +581,29 @@ void acpi_blobs_clear(AcpiBlobs *blobs)
     g_free(blobs->rsdp);
     g_free(blobs->loader);
     memset(blobs, 0, sizeof(*blobs));
+}
+
+bool acpi_build_pc_fw_cfg(const AcpiPcConfig *cfg, FwCfgState *fw_cfg, GError **error)
+{
+    AcpiBlobs b;
+    int ret = 0;
+
+    if (!acpi_build_pc(cfg, &b, error)) {
+        return false;
+    }
+    /* Tables and RSDP first: the loader script names them, so they must exist when it runs. */
+    ret = fw_cfg_add_file(fw_cfg, ACPI_FW_CFG_TABLES, b.tables, b.tables_len);
+    if (ret == 0) {
+        ret = fw_cfg_add_file(fw_cfg, ACPI_FW_CFG_RSDP, b.rsdp, b.rsdp_len);
+    }
+    if (ret == 0) {
+        ret = fw_cfg_add_file(fw_cfg, ACPI_FW_CFG_LOADER, b.loader, b.loader_len);
+    }
+    acpi_blobs_clear(&b);
+    if (ret < 0) {
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-ret),
+                    "ACPI tables: cannot add them to fw_cfg: %s", g_strerror(-ret));
+        return false;
+    }
+    return true;
 }

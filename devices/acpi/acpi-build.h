@@ -31,7 +31,7 @@ typedef struct {
     unsigned n_cpus;          /* 1..ACPI_PC_MAX_CPUS; vCPU i has APIC id and ACPI UID i */
     uint16_t pm_base;         /* PM1a_EVT at +0 (4), PM1a_CNT at +4 (2), PM_TMR at +8 (4) */
     uint16_t gpe0_base;       /* GPE0 block, 4 bytes (PIIX4: 0xafe0) */
-    uint8_t sci_irq;          /* ISA IRQ of the SCI (9) */
+    uint8_t sci_irq;          /* ISA IRQ of the SCI: must be 9, LNKS in the DSDT says so */
     bool irq0_override;       /* PIT on IOAPIC pin 2: MADT ISO IRQ0 -> GSI 2 */
     uint8_t ioapic_id;        /* must differ from every APIC id (default n_cpus) */
     uint32_t pci_mmio32_base; /* 32-bit PCI MMIO window, inclusive end */
@@ -60,6 +60,13 @@ typedef struct {
 bool acpi_build_pc(const AcpiPcConfig *cfg, AcpiBlobs *out, GError **error);
 /* Frees the blobs and zeroes @blobs; safe on a zeroed or already cleared struct. */
 void acpi_blobs_clear(AcpiBlobs *blobs);
+
+typedef struct FwCfgState FwCfgState;
+/*
+ * Convenience for the board: builds the blobs and adds them to fw_cfg under the three
+ * names above (replacing earlier versions). Call again after a configuration change.
+ */
+bool acpi_build_pc_fw_cfg(const AcpiPcConfig *cfg, FwCfgState *fw_cfg, GError **error);
 
 /* Linker/loader script format (SeaBIOS romfile_loader, OVMF QemuLoader): 128-byte entries. */
 #define ACPI_LOADER_ENTRY_SIZE 128

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "devices/acpi/acpi-build.h"
+#include "devices/firmware/fw-cfg.h"
+#include "vmm/machine.h"
 
 /* Fake guest memory for running the loader script: F-segment and 1 MiB of "high" RAM. */
 #define MEM_SIZE 0x200000u
@@ -182,6 +184,35 @@ static void test_bad_config(void)
     acpi_pc_config_init(&cfg, 2);
     cfg.pci_mmio32_base = cfg.pci_mmio32_end;
     g_assert_false(acpi_build_pc(&cfg, &b, &err));
+}
+
+static void test_fw_cfg_install(void)
+{
+    VmmMachine *m = vmm_machine_new_fake();
+    g_autoptr(GError) err = NULL;
+    AcpiPcConfig cfg;
+    AcpiBlobs b = build(2);
+    const char *names[] = {ACPI_FW_CFG_TABLES, ACPI_FW_CFG_RSDP, ACPI_FW_CFG_LOADER};
+    const uint8_t *want[] = {b.tables, b.rsdp, b.loader};
+    size_t want_len[] = {b.tables_len, b.rsdp_len, b.loader_len};
+
+    VmmDevice *dev = vmm_device_create(m, &fwcfg_type, "fwcfg", NULL, &err);
+    g_assert_no_error(err);
+    FwCfgState *fw = fw_cfg_from_device(dev);
+    acpi_pc_config_init(&cfg, 2);
+    g_assert_true(acpi_build_pc_fw_cfg(&cfg, fw, &err));
+    g_assert_no_error(err);
+    for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+        const uint8_t *data;
+        size_t len;
+        g_assert_true(fw_cfg_find_file(fw, names[i], NULL, &data, &len));
+        g_assert_cmpmem(data, len, want[i], want_len[i]);
+    }
+    cfg.n_cpus = 0;
+    g_assert_false(acpi_build_pc_fw_cfg(&cfg, fw, &err));
+    g_assert_nonnull(err);
+    acpi_blobs_clear(&b);
+    vmm_machine_free(m);
 }
 
 /* ---- the loader script, run as firmware would ---- */
@@ -446,6 +477,7 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/tables/checksums", test_tables_checksums);
     g_test_add_func("/acpi/tables/bad-config", test_bad_config);
     g_test_add_func("/acpi/loader/apply", test_loader_apply);
+    g_test_add_func("/acpi/fw-cfg/install", test_fw_cfg_install);
     g_test_add_func("/acpi/iasl/disassemble", test_iasl_disassembly);
     return g_test_run();
 }

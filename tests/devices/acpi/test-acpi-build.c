@@ -471,6 +471,124 @@ static void test_iasl_disassembly(void)
     g_rmdir(dir);
 }
 
+/* ---- running the AML with acpiexec (same acpica-tools package as iasl) ---- */
+
+/* Probes compiled next to the tables: each returns something acpiexec prints plainly. */
+static const char probe_asl[] =
+    "DefinitionBlock (\"\", \"SSDT\", 2, \"BXTEST\", \"PROBE   \", 1)\n"
+    "{\n"
+    "    External (\\_SB.PCI0._PRT, MethodObj)\n"
+    "    External (\\_SB.LNKB, DeviceObj)\n"
+    "    External (\\_SB.LNKB._SRS, MethodObj)\n"
+    "    External (\\_SB.LNKB._CRS, MethodObj)\n"
+    "    External (\\_SB.LNKB._DIS, MethodObj)\n"
+    "    External (\\_SB.LNKB._STA, MethodObj)\n"
+    "    Method (TPRT, 1) { Local0 = \\_SB.PCI0._PRT () Return (DerefOf (Local0 [Arg0])) }\n"
+    "    Method (TSRS, 0)\n"
+    "    {\n"
+    "        \\_SB.LNKB._SRS (ResourceTemplate () {\n"
+    "            Interrupt (ResourceConsumer, Level, ActiveHigh, Shared,,,) { 11 } })\n"
+    "        Local0 = \\_SB.LNKB._CRS ()\n"
+    "        Return ((0x1000 | DerefOf (Local0 [5])))\n"
+    "    }\n"
+    "    Method (TDIS, 0) { \\_SB.LNKB._DIS () Return ((0x2000 | \\_SB.LNKB._STA ())) }\n"
+    "}\n";
+
+static char *run_tool(const char *dir, const char *const *argv)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *errout = NULL;
+    char *out = NULL;
+    int status = 0;
+
+    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                               &errout, &status, &err));
+    g_assert_no_error(err);
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        g_test_message("%s failed:\n%s\n%s", argv[0], out, errout);
+        g_assert_not_reached();
+    }
+    return out;
+}
+
+static void write_table(const char *dir, const char *name, const uint8_t *t)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_file_set_contents(path, (const char *)t, rd32(t + 4), &err));
+    g_assert_no_error(err);
+}
+
+static void test_aml_evaluate(void)
+{
+    g_autofree char *iasl = g_find_program_in_path("iasl");
+    g_autofree char *acpiexec = g_find_program_in_path("acpiexec");
+    g_assert_nonnull(iasl);
+    g_assert_nonnull(acpiexec);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("boxwood-aml-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_autofree char *probe = g_build_filename(dir, "probe.asl", NULL);
+    g_assert_true(g_file_set_contents(probe, probe_asl, -1, &err));
+    const char *iasl_argv[] = {iasl, "probe.asl", NULL};
+    g_free(run_tool(dir, iasl_argv));
+
+    for (int with64 = 0; with64 < 2; with64++) {
+        AcpiPcConfig cfg;
+        AcpiBlobs b;
+        acpi_pc_config_init(&cfg, 2);
+        if (with64) {
+            cfg.pci_mmio64_base = UINT64_C(0x800000000);
+            cfg.pci_mmio64_end = UINT64_C(0xfffffffff);
+        }
+        g_assert_true(acpi_build_pc(&cfg, &b, &err));
+        g_autofree uint8_t *mem = g_malloc0(MEM_SIZE);
+        uint64_t rsdp = loader_apply(&b, mem);
+        uint64_t xsdt = rd64(mem + rsdp + 24);
+        const uint8_t *fadt = mem + rd64(mem + xsdt + 36);
+        const uint8_t *ssdt = mem + rd64(mem + xsdt + 44);
+        g_assert_cmpmem(ssdt, 4, "SSDT", 4);
+        write_table(dir, "dsdt.dat", mem + rd64(fadt + 140));
+        write_table(dir, "ssdt.dat", ssdt);
+
+        const char *cmds =
+            "evaluate \\_SB.PCI0._CRS; evaluate \\TPRT 0; evaluate \\TPRT 4; "
+            "evaluate \\TPRT 5; evaluate \\TPRT 8; evaluate \\TPRT 11; "
+            "evaluate \\TPRT 127; evaluate \\TSRS; evaluate \\TDIS";
+        const char *exec_argv[] = {acpiexec, "-b", cmds, "dsdt.dat", "ssdt.dat", "probe.aml",
+                                   NULL};
+        g_autofree char *out = run_tool(dir, exec_argv);
+        g_auto(GStrv) parts = g_strsplit(out, "Evaluating ", -1);
+        /* parts[0] is the banner, then one part per command in order. */
+        g_assert_cmpuint(g_strv_length(parts), ==, 10);
+        for (unsigned i = 1; i < 10; i++) {
+            if (strstr(parts[i], "returned object") == NULL) {
+                g_test_message("evaluation failed: %s", parts[i]);
+                g_assert_not_reached();
+            }
+        }
+        /* 32-bit window only: 110 bytes; plus a QWordMemory descriptor (46) with 64-bit. */
+        g_assert_nonnull(strstr(parts[1], with64 ? "Length 9C" : "Length 6E"));
+        /* (slot + pin - 1) mod 4 picks LNKA..D; 00:01 INTA is the SCI's LNKS. */
+        g_assert_nonnull(strstr(parts[2], "Name LNKD"));
+        g_assert_nonnull(strstr(parts[3], "Name LNKS"));
+        g_assert_nonnull(strstr(parts[4], "Name LNKB"));
+        g_assert_nonnull(strstr(parts[5], "Name LNKB"));
+        g_assert_nonnull(strstr(parts[6], "Name LNKA"));
+        g_assert_nonnull(strstr(parts[7], "Name LNKB"));
+        /* _SRS writes the PIRQ register that _CRS reads back; _DIS disables the link. */
+        g_assert_nonnull(strstr(parts[8], "[Integer] = 000000000000100B"));
+        g_assert_nonnull(strstr(parts[9], "[Integer] = 0000000000002009"));
+        acpi_blobs_clear(&b);
+    }
+    static const char *const junk[] = {"probe.asl", "probe.aml", "dsdt.dat", "ssdt.dat"};
+    for (unsigned i = 0; i < G_N_ELEMENTS(junk); i++) {
+        g_autofree char *path = g_build_filename(dir, junk[i], NULL);
+        g_unlink(path);
+    }
+    g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -479,5 +597,6 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/loader/apply", test_loader_apply);
     g_test_add_func("/acpi/fw-cfg/install", test_fw_cfg_install);
     g_test_add_func("/acpi/iasl/disassemble", test_iasl_disassembly);
+    g_test_add_func("/acpi/aml/evaluate", test_aml_evaluate);
     return g_test_run();
 }

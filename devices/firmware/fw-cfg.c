@@ -203,7 +203,8 @@ static void dma_run_locked(FwCfgState *s, uint64_t desc_gpa)
     }
 
     FwCfgItem *it = item_lookup_locked(s, s->cur_key);
-    if (length > 0 && address > UINT64_MAX - (length - 1)) {
+    bool transfers = (control & (FW_CFG_DMA_READ | FW_CFG_DMA_WRITE)) != 0;
+    if (transfers && length > 0 && address > UINT64_MAX - (length - 1)) {
         ret = -EINVAL;
     } else if (control & FW_CFG_DMA_READ) {
         ret = dma_read_locked(s, it, address, length);
@@ -285,6 +286,14 @@ static const VmmIoOps fw_cfg_io_ops = {
     .max_access = 4,
 };
 
+static void fw_cfg_unrealize(VmmDevice *dev)
+{
+    FwCfgState *s = (FwCfgState *)dev;
+
+    g_clear_pointer(&s->items, g_hash_table_unref);
+    g_clear_pointer(&s->files, g_ptr_array_unref);
+}
+
 static bool fw_cfg_realize(VmmDevice *dev, GError **error)
 {
     FwCfgState *s = (FwCfgState *)dev;
@@ -303,6 +312,7 @@ static bool fw_cfg_realize(VmmDevice *dev, GError **error)
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-ret),
                     "fw_cfg: cannot claim I/O ports 0x%x-0x%x: %s", FW_CFG_PORT_SEL,
                     FW_CFG_PORT_SEL + FW_CFG_PORT_LEN - 1, g_strerror(-ret));
+        fw_cfg_unrealize(dev);
         return false;
     }
     return true;
@@ -315,14 +325,6 @@ static void fw_cfg_reset(VmmDevice *dev)
     s->cur_key = FW_CFG_SIGNATURE;
     s->cur_offset = 0;
     s->dma_high = 0;
-}
-
-static void fw_cfg_unrealize(VmmDevice *dev)
-{
-    FwCfgState *s = (FwCfgState *)dev;
-
-    g_clear_pointer(&s->items, g_hash_table_unref);
-    g_clear_pointer(&s->files, g_ptr_array_unref);
 }
 
 const VmmDeviceType fwcfg_type = {

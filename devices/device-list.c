@@ -2,10 +2,16 @@
 #define G_LOG_DOMAIN "devices"
 #include <string.h>
 
+#include "devices/chipset/i440fx.h"
+#include "devices/chipset/piix3.h"
+#include "devices/chipset/piix4-pm.h"
 #include "devices/device-list.h"
 
 /* One line per device model, alphabetical. */
 static const VmmDeviceType *const all_types[] = {
+    &i440fx_type,
+    &piix3_type,
+    &piix4_pm_type,
     NULL,
 };
 

@@ -365,9 +365,11 @@ static void i440fx_reset(VmmDevice *dev)
     vmm_pci_set_byte(&s->pci, SMRAM, SMRAM_RESET);
     pam_update(s);
 
-    g_mutex_lock(&s->port_lock);
+    /*
+     * Resets run with every vCPU paused, and the port lock ranks above device locks, so
+     * it must not be taken here: no port access can race with this store.
+     */
     s->config_addr = 0;
-    g_mutex_unlock(&s->port_lock);
 }
 
 static bool i440fx_realize(VmmDevice *dev, GError **error)

@@ -173,8 +173,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 0: { /* config address, mostly enabled and on bus 0 */
             uint32_t v = take(&in, 4);
 
+            /* Mostly aim at a populated function so the fuzzer gets somewhere quickly. */
             if (op & 0x08) {
-                v = 0x80000000u | (v & 0x0000fffcu);
+                static const uint8_t devfns[] = {0x00, 0x08, 0x0b, 0x10};
+
+                v = 0x80000000u | ((uint32_t)devfns[(v >> 8) & 3] << 8) | (v & 0xfcu);
             }
             vmm_bus_write_val(m->pio, 0xcf8, v, 4);
             break;

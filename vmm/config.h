@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,6 +34,10 @@ VmmCfgNode *vmm_cfg_next_sibling(VmmCfgNode *node);
 void vmm_cfg_set_int(VmmCfgNode *node, const char *key, uint64_t value);
 void vmm_cfg_set_string(VmmCfgNode *node, const char *key, const char *value);
 void vmm_cfg_set_bytes(VmmCfgNode *node, const char *key, const void *data, size_t len);
+
+/* Iterate a node's keys: index 0 .. n-1. */
+unsigned vmm_cfg_n_values(VmmCfgNode *node);
+const char *vmm_cfg_value_key(VmmCfgNode *node, unsigned index);
 
 bool vmm_cfg_has(VmmCfgNode *node, const char *key);
 /* Typed getters: false (and *out untouched) when absent; a GError when present with another type. */

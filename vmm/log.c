@@ -12,7 +12,7 @@ bool vmm_rate_limit_allow(VmmRateLimit *rl)
      * changes how many lines get through, never memory safety. */
     if (now - rl->window_start_us >= G_USEC_PER_SEC) {
         if (rl->suppressed > 0) {
-            g_warning("guest error: %u similar messages suppressed", rl->suppressed);
+            g_message("guest error: %u similar messages suppressed", rl->suppressed);
         }
         rl->window_start_us = now;
         rl->count = 0;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -23,6 +24,6 @@ bool vmm_rate_limit_allow(VmmRateLimit *rl);
     do {                                                                                           \
         static VmmRateLimit vmm_rl_;                                                               \
         if (vmm_rate_limit_allow(&vmm_rl_)) {                                                      \
-            g_warning("guest error: " __VA_ARGS__);                                                \
+            g_message("guest error: " __VA_ARGS__);                                                \
         }                                                                                          \
     } while (0)

@@ -73,6 +73,10 @@ struct VmmMachine {
 
     VmmVcpu **vcpus;      /* Owned */
     unsigned n_vcpus;
+    bool pause_requested; /* guarded by @lock: vCPUs park while set */
+    bool quitting;        /* guarded by @lock: vCPU threads exit */
+    unsigned n_parked;    /* guarded by @lock */
+    GMainLoop *loop;      /* Owned while vmm_machine_run() runs */
 
     GPtrArray *devices;   /* Owned: VmmDevice *, in creation (and reset) order */
     GArray *reset_hooks;  /* Owned: board-level hooks run after device resets */

@@ -29,3 +29,9 @@ bool vmm_timer_pending(VmmTimer *t);
 void vmm_clock_set_manual(VmmMachine *m);
 /* Tests: moves a manual clock forward and runs every timer that expired, in order. */
 void vmm_clock_advance(VmmMachine *m, int64_t ns);
+
+/* Machine internals (machine.c): freeze/thaw the clock, attach the timer source. */
+void vmm_clock_init(VmmMachine *m);
+void vmm_clock_fini(VmmMachine *m);
+void vmm_clock_pause(VmmMachine *m);
+void vmm_clock_resume(VmmMachine *m);

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "vmm-vcpu"
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "kvm.h"
+#include "log.h"
+#include "machine.h"
+#include "vcpu.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+/* KVM paravirt MSRs a reset must switch off, or KVM keeps writing into guest RAM. */
+static const uint32_t pv_msrs_to_clear[] = {
+    0x4b564d01, /* MSR_KVM_SYSTEM_TIME_NEW */
+    0x4b564d02, /* MSR_KVM_ASYNC_PF_EN */
+    0x4b564d03, /* MSR_KVM_STEAL_TIME */
+    0x4b564d04, /* MSR_KVM_PV_EOI_EN */
+    0x12,       /* MSR_KVM_SYSTEM_TIME (old) */
+};
+
+static void kick_handler(int sig)
+{
+    /* Nothing: the signal only makes KVM_RUN return -EINTR. */
+}
+
+static void install_kick_handler(void)
+{
+    static gsize once;
+    if (g_once_init_enter(&once)) {
+        struct sigaction sa = {.sa_handler = kick_handler};
+        sigemptyset(&sa.sa_mask);
+        sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+        g_once_init_leave(&once, 1);
+    }
+}
+
+static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+{
+    for (uint32_t i = 0; i < c->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[i];
+        if (e->function == fn &&
+            (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == idx)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The CPUID policy: what KVM supports, with each vCPU's APIC ID filled in and, on
+ * kvm_pvm hosts, the KVM paravirt features removed whose hypercalls hang a vCPU
+ * there (PLATFORM.md §0).
+ */
+static bool vcpu_set_cpuid(VmmVcpu *vcpu, GError **error)
+{
+    VmmMachine *m = vcpu->m;
+    const struct kvm_cpuid2 *sup = vmm_kvm_supported_cpuid(m->kvm);
+    size_t sz = sizeof(struct kvm_cpuid2) + sup->nent * sizeof(struct kvm_cpuid_entry2);
+    g_autofree struct kvm_cpuid2 *c = g_memdup2(sup, sz);
+    struct kvm_cpuid_entry2 *e;
+
+    if ((e = cpuid_find(c, 1, 0)) != NULL) {
+        e->ebx = (e->ebx & 0x0000ffff) | (vcpu->index << 24) | (MIN(m->n_vcpus, 255u) << 16);
+        if (m->n_vcpus > 1) {
+            e->edx |= 1u << 28; /* HTT: the logical-processor count in EBX is valid */
+        }
+    }
+    for (uint32_t i = 0; i < c->nent; i++) {
+        e = &c->entries[i];
+        if (e->function == 0xb || e->function == 0x1f) {
+            e->edx = vcpu->index; /* x2APIC ID */
+        }
+    }
+    if (vmm_kvm_is_pvm(m->kvm) && (e = cpuid_find(c, 0x40000001, 0)) != NULL) {
+        e->eax &= ~((1u << 7) | (1u << 9) | (1u << 11) | (1u << 13) | (1u << 16));
+    }
+    if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "vCPU %u: KVM_SET_CPUID2: %s",
+                    vcpu->index, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+VmmVcpu *vmm_vcpu_new(VmmMachine *m, unsigned index, GError **error)
+{
+    VmmVcpu *vcpu = g_new0(VmmVcpu, 1);
+    vcpu->m = m;
+    vcpu->index = index;
+    vcpu->fd = ioctl(vmm_kvm_vm_fd(m->kvm), KVM_CREATE_VCPU, (unsigned long)index);
+    if (vcpu->fd < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create vCPU %u: %s", index,
+                    g_strerror(errno));
+        g_free(vcpu);
+        return NULL;
+    }
+    int sz = vmm_kvm_vcpu_mmap_size(m->kvm);
+    vcpu->run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+    if (vcpu->run == MAP_FAILED) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot map vCPU %u: %s", index,
+                    g_strerror(errno));
+        close(vcpu->fd);
+        g_free(vcpu);
+        return NULL;
+    }
+    if (!vcpu_set_cpuid(vcpu, error)) {
+        vmm_vcpu_free(vcpu);
+        return NULL;
+    }
+    /* Remember the power-on state KVM gave us; resets go back to it. */
+    ioctl(vcpu->fd, KVM_GET_REGS, &vcpu->reset_regs);
+    ioctl(vcpu->fd, KVM_GET_SREGS, &vcpu->reset_sregs);
+    ioctl(vcpu->fd, KVM_GET_FPU, &vcpu->reset_fpu);
+    ioctl(vcpu->fd, KVM_GET_MP_STATE, &vcpu->reset_mp);
+    vcpu->reset_lapic_ok = ioctl(vcpu->fd, KVM_GET_LAPIC, &vcpu->reset_lapic) == 0;
+    return vcpu;
+}
+
+void vmm_vcpu_free(VmmVcpu *vcpu)
+{
+    if (vcpu == NULL) {
+        return;
+    }
+    if (vcpu->run != NULL && vcpu->run != MAP_FAILED) {
+        munmap(vcpu->run, (size_t)vmm_kvm_vcpu_mmap_size(vcpu->m->kvm));
+    }
+    if (vcpu->fd >= 0) {
+        close(vcpu->fd);
+    }
+    g_free(vcpu);
+}
+
+void vmm_vcpu_reset(VmmVcpu *vcpu)
+{
+    g_autofree struct kvm_msrs *msrs =
+        g_malloc0(sizeof(struct kvm_msrs) +
+                  G_N_ELEMENTS(pv_msrs_to_clear) * sizeof(struct kvm_msr_entry));
+    struct kvm_vcpu_events ev = {0};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(pv_msrs_to_clear); i++) {
+        msrs->entries[i].index = pv_msrs_to_clear[i];
+    }
+    msrs->nmsrs = G_N_ELEMENTS(pv_msrs_to_clear);
+    /* Unknown MSRs stop the batch early; that is fine, the rest stay as they are. */
+    ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+    ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+    ioctl(vcpu->fd, KVM_SET_SREGS, &vcpu->reset_sregs);
+    ioctl(vcpu->fd, KVM_SET_REGS, &vcpu->reset_regs);
+    ioctl(vcpu->fd, KVM_SET_FPU, &vcpu->reset_fpu);
+    if (vcpu->reset_lapic_ok) {
+        ioctl(vcpu->fd, KVM_SET_LAPIC, &vcpu->reset_lapic);
+    }
+    ioctl(vcpu->fd, KVM_SET_MP_STATE, &vcpu->reset_mp);
+    vcpu->run->immediate_exit = 0;
+}
+
+static void vcpu_handle_io(VmmVcpu *vcpu)
+{
+    struct kvm_run *run = vcpu->run;
+    unsigned size = run->io.size;
+    uint32_t count = run->io.count;
+    uint8_t *data = (uint8_t *)run + run->io.data_offset;
+    uint64_t area = (uint64_t)vmm_kvm_vcpu_mmap_size(vcpu->m->kvm);
+
+    /* KVM fills the data area; still, never trust offsets into the shared page blindly. */
+    if (size == 0 || size > 4 || run->io.data_offset + (uint64_t)size * count > area) {
+        vmm_guest_error("vCPU %u: bad PIO exit (size %u count %u)", vcpu->index, size, count);
+        return;
+    }
+    vcpu->stats.io++;
+    for (uint32_t i = 0; i < count; i++, data += size) {
+        if (run->io.direction == KVM_EXIT_IO_OUT) {
+            vmm_bus_write(vcpu->m->pio, run->io.port, data, size);
+        } else {
+            vmm_bus_read(vcpu->m->pio, run->io.port, data, size);
+        }
+    }
+}
+
+static void vcpu_handle_mmio(VmmVcpu *vcpu)
+{
+    struct kvm_run *run = vcpu->run;
+    unsigned len = run->mmio.len;
+
+    vcpu->stats.mmio++;
+    if (len != 1 && len != 2 && len != 4 && len != 8) {
+        vmm_guest_error("vCPU %u: %u-byte MMIO access at 0x%llx ignored", vcpu->index, len,
+                        (unsigned long long)run->mmio.phys_addr);
+        if (!run->mmio.is_write) {
+            memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+        }
+        return;
+    }
+    if (run->mmio.is_write) {
+        vmm_bus_write(vcpu->m->mmio, run->mmio.phys_addr, run->mmio.data, len);
+    } else {
+        vmm_bus_read(vcpu->m->mmio, run->mmio.phys_addr, run->mmio.data, len);
+    }
+}
+
+/* The instruction bytes at the failing RIP: from the exit if KVM gave them, else from memory. */
+static void vcpu_describe_emulation_failure(VmmVcpu *vcpu, GString *out)
+{
+    struct kvm_run *run = vcpu->run;
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    uint8_t bytes[15];
+    unsigned n = 0;
+
+    if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
+        g_string_append_printf(out, "vCPU %u: emulation failure (registers unavailable)",
+                               vcpu->index);
+        return;
+    }
+    if (run->emulation_failure.ndata >= 3 &&
+        (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+        n = MIN(run->emulation_failure.insn_size, (uint8_t)sizeof(bytes));
+        memcpy(bytes, run->emulation_failure.insn_bytes, n);
+    } else {
+        uint64_t la = sregs.cs.base + regs.rip;
+        struct kvm_translation tr = {.linear_address = la};
+        if (ioctl(vcpu->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid) {
+            for (n = 0; n < sizeof(bytes); n++) {
+                if (vmm_guest_read(vcpu->m->mem, tr.physical_address + n, &bytes[n], 1) < 0) {
+                    break;
+                }
+            }
+        }
+    }
+    const char *mode = !(sregs.cr0 & 1)                ? "real"
+                       : (sregs.efer & (1u << 10)) ? "long"
+                                                   : "protected";
+    g_string_append_printf(out,
+                           "vCPU %u: instruction KVM cannot execute (emulation failure) at "
+                           "CS:RIP %04x:%016llx (%s mode, CPL %u), bytes:",
+                           vcpu->index, sregs.cs.selector, (unsigned long long)regs.rip, mode,
+                           sregs.cs.dpl);
+    for (unsigned i = 0; i < n; i++) {
+        g_string_append_printf(out, " %02x", bytes[i]);
+    }
+    if (n == 0) {
+        g_string_append(out, " (unreadable)");
+    }
+}
+
+/* Parks the calling vCPU while a pause is requested (or it stopped on an error). */
+static bool vcpu_park(VmmVcpu *vcpu)
+{
+    VmmMachine *m = vcpu->m;
+    bool quit;
+
+    g_mutex_lock(&m->lock);
+    while ((m->pause_requested || vcpu->halted_on_error) && !m->quitting) {
+        m->n_parked++;
+        g_cond_broadcast(&m->cond);
+        g_cond_wait(&m->cond, &m->lock);
+        m->n_parked--;
+    }
+    /* Cleared under the lock: a kick after this point sets it again and is not lost. */
+    __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_RELEASE);
+    quit = m->quitting;
+    g_mutex_unlock(&m->lock);
+    return !quit;
+}
+
+static void vcpu_stop_on_error(VmmVcpu *vcpu, const char *detail)
+{
+    VmmMachine *m = vcpu->m;
+    g_mutex_lock(&m->lock);
+    vcpu->halted_on_error = true;
+    g_mutex_unlock(&m->lock);
+    vmm_machine_request(m, VMM_REQ_ERROR, detail);
+}
+
+static void *vcpu_thread(void *opaque)
+{
+    VmmVcpu *vcpu = opaque;
+    VmmMachine *m = vcpu->m;
+    sigset_t set;
+
+    g_autofree char *name = g_strdup_printf("vcpu%u", vcpu->index);
+    pthread_setname_np(pthread_self(), name);
+    sigemptyset(&set);
+    sigaddset(&set, VCPU_KICK_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    if (!vcpu_park(vcpu)) {
+        return NULL;
+    }
+    for (;;) {
+        int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+        if (ret < 0) {
+            if (errno == EINTR || errno == EAGAIN) {
+                if (!vcpu_park(vcpu)) {
+                    break;
+                }
+                continue;
+            }
+            g_autofree char *d = g_strdup_printf("vCPU %u: KVM_RUN failed: %s", vcpu->index,
+                                                 g_strerror(errno));
+            vcpu_stop_on_error(vcpu, d);
+            if (!vcpu_park(vcpu)) {
+                break;
+            }
+            continue;
+        }
+        switch (vcpu->run->exit_reason) {
+        case KVM_EXIT_IO:
+            vcpu_handle_io(vcpu);
+            break;
+        case KVM_EXIT_MMIO:
+            vcpu_handle_mmio(vcpu);
+            break;
+        case KVM_EXIT_HLT:
+        case KVM_EXIT_IRQ_WINDOW_OPEN:
+        case KVM_EXIT_INTR:
+            break;
+        case KVM_EXIT_SHUTDOWN:
+            vcpu->stats.other++;
+            vmm_machine_request(m, VMM_REQ_RESET, "triple fault");
+            /* Stay out of KVM_RUN until the reset: the vCPU state is undefined now. */
+            g_mutex_lock(&m->lock);
+            vcpu->halted_on_error = true;
+            g_mutex_unlock(&m->lock);
+            break;
+        case KVM_EXIT_SYSTEM_EVENT:
+            vcpu->stats.other++;
+            if (vcpu->run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
+                vmm_machine_request(m, VMM_REQ_RESET, "system event");
+            } else {
+                vmm_machine_request(m, VMM_REQ_POWEROFF, "system event");
+            }
+            break;
+        case KVM_EXIT_INTERNAL_ERROR: {
+            g_autoptr(GString) d = g_string_new(NULL);
+            vcpu->stats.emulation_failures++;
+            if (vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+                vcpu_describe_emulation_failure(vcpu, d);
+            } else {
+                g_string_printf(d, "vCPU %u: KVM internal error, suberror %u", vcpu->index,
+                                vcpu->run->internal.suberror);
+            }
+            g_message("%s", d->str);
+            vcpu_stop_on_error(vcpu, d->str);
+            break;
+        }
+        case KVM_EXIT_FAIL_ENTRY: {
+            g_autofree char *d = g_strdup_printf(
+                "vCPU %u: KVM could not enter the guest (hardware reason 0x%llx)", vcpu->index,
+                (unsigned long long)vcpu->run->fail_entry.hardware_entry_failure_reason);
+            vcpu_stop_on_error(vcpu, d);
+            break;
+        }
+        default: {
+            g_autofree char *d = g_strdup_printf("vCPU %u: unexpected KVM exit %u", vcpu->index,
+                                                 vcpu->run->exit_reason);
+            vcpu_stop_on_error(vcpu, d);
+            break;
+        }
+        }
+        if (vcpu->halted_on_error && !vcpu_park(vcpu)) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+bool vmm_vcpu_start(VmmVcpu *vcpu, GError **error)
+{
+    sigset_t set, old;
+    install_kick_handler();
+
+    /* The thread starts with the kick signal blocked and unblocks it itself. */
+    sigemptyset(&set);
+    sigaddset(&set, VCPU_KICK_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (ret != 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot start vCPU %u thread: %s",
+                    vcpu->index, g_strerror(ret));
+        return false;
+    }
+    vcpu->thread_started = true;
+    return true;
+}
+
+void vmm_vcpu_kick(VmmVcpu *vcpu)
+{
+    /* Pairs with the clear in vcpu_park(): KVM_RUN returns at once if we are not in it yet. */
+    __atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+    if (vcpu->thread_started) {
+        pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+    }
+}
+
+void vmm_vcpu_join(VmmVcpu *vcpu)
+{
+    if (vcpu->thread_started) {
+        pthread_join(vcpu->thread, NULL);
+        vcpu->thread_started = false;
+    }
+}

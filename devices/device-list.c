@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "devices/device-list.h"
+#include "devices/input/i8042.h"
 
 /* One line per device model, alphabetical. */
 static const VmmDeviceType *const all_types[] = {
+    &i8042_type,
     NULL,
 };
 

@@ -200,23 +200,13 @@ static void mouse_param(Ps2Mouse *ms, uint8_t cmd, uint8_t val)
 {
     switch (cmd) {
     case MOUSE_CMD_SET_RATE:
-        switch (val) {
-        case 10:
-        case 20:
-        case 40:
-        case 60:
-        case 80:
-        case 100:
-        case 200:
-            ms->rate = val;
-            mouse_note_rate(ms, val);
-            mouse_reply(ms, PS2_ACK);
-            break;
-        default:
-            vmm_guest_error("ps2-mouse: invalid sample rate %u", val);
-            mouse_reply(ms, PS2_RESEND);
-            break;
-        }
+        /*
+         * Any rate is accepted (and only reported back): touchpad drivers probe with
+         * non-standard values and a plain mouse must simply not be what they look for.
+         */
+        ms->rate = val;
+        mouse_note_rate(ms, val);
+        mouse_reply(ms, PS2_ACK);
         break;
     case MOUSE_CMD_SET_RESOLUTION:
         if (val <= 3) {

@@ -299,15 +299,11 @@ static void data_write(I8042State *s, uint8_t val)
     }
 }
 
-static uint64_t i8042_read(void *opaque, uint64_t offset, unsigned size)
+static uint64_t i8042_data_read(void *opaque, uint64_t offset, unsigned size)
 {
     I8042State *s = opaque;
-
-    if (offset != 0) {
-        return read_status(s);
-    }
-
     uint8_t val = s->out;
+
     if (s->out_full) {
         s->out_full = false;
         /* Drop the line first so the next byte gives the PIC a new edge. */
@@ -315,6 +311,11 @@ static uint64_t i8042_read(void *opaque, uint64_t offset, unsigned size)
     }
     refill(s);
     return val;
+}
+
+static uint64_t i8042_status_read(void *opaque, uint64_t offset, unsigned size)
+{
+    return read_status(opaque);
 }
 
 static void i8042_data_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
@@ -333,16 +334,6 @@ static void i8042_cmd_write(void *opaque, uint64_t offset, uint64_t value, unsig
     s->last_write_cmd = true;
     controller_command(s, (uint8_t)value);
     refill(s);
-}
-
-static uint64_t i8042_data_read(void *opaque, uint64_t offset, unsigned size)
-{
-    return i8042_read(opaque, 0, size);
-}
-
-static uint64_t i8042_status_read(void *opaque, uint64_t offset, unsigned size)
-{
-    return i8042_read(opaque, 1, size);
 }
 
 static const VmmIoOps data_ops = {

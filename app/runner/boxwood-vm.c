@@ -7,6 +7,7 @@
  * port, 1 when the VMM had to stop the VM (or could not start it), 2 on usage errors.
  */
 #define G_LOG_DOMAIN "runner"
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -174,6 +175,53 @@ static VmmCfgNode *build_config(void)
     return cfg;
 }
 
+/* Builds and runs the machine; returns the exit status. */
+static int run_machine(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmmCfgNode) cfg = build_config();
+    g_autoptr(GString) dump = g_string_new(NULL);
+    VmmMachine *m = vmm_machine_new(cfg, &error);
+    int status = 1;
+
+    if (m == NULL) {
+        fprintf(stderr, "boxwood-vm: %s\n", error->message);
+        return 1;
+    }
+    runner.m = m;
+    vmm_machine_set_events(m, runner.no_reboot ? &runner_events_no_reboot : &runner_events,
+                           NULL);
+    if (!pc_board_build(m, cfg, &error) || !vmm_machine_create_vcpus(m, runner.cpus, &error)) {
+        fprintf(stderr, "boxwood-vm: %s\n", error->message);
+        vmm_machine_free(m);
+        return 1;
+    }
+    vmm_cfg_dump(cfg, dump);
+    g_info("configuration:\n%s", dump->str);
+
+    /* Put every device in its power-on state, then go. */
+    vmm_machine_reset(m);
+    GSource *sigs[3] = {g_unix_signal_source_new(SIGINT), g_unix_signal_source_new(SIGTERM),
+                        g_unix_signal_source_new(SIGHUP)};
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        g_source_set_callback(sigs[i], on_signal, m, NULL);
+        g_source_attach(sigs[i], m->ctx);
+    }
+    if (!vmm_machine_start(m, &error)) {
+        fprintf(stderr, "boxwood-vm: %s\n", error->message);
+    } else {
+        VmmRequest why = vmm_machine_run(m);
+        status = why == VMM_REQ_POWEROFF ? 0 : why == VMM_REQ_TEST_EXIT ? m->exit_code : 1;
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        g_source_destroy(sigs[i]);
+        g_source_unref(sigs[i]);
+    }
+    vmm_machine_free(m);
+    runner.m = NULL;
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     g_autoptr(GOptionContext) ctx = NULL;
@@ -209,43 +257,7 @@ int main(int argc, char **argv)
     }
     g_log_set_writer_func(log_writer, &runner, NULL);
 
-    g_autoptr(VmmCfgNode) cfg = build_config();
-    VmmMachine *m = vmm_machine_new(cfg, &error);
-    if (m == NULL) {
-        fprintf(stderr, "boxwood-vm: %s\n", error->message);
-        goto out;
-    }
-    runner.m = m;
-    vmm_machine_set_events(m, runner.no_reboot ? &runner_events_no_reboot : &runner_events,
-                           NULL);
-    if (!pc_board_build(m, cfg, &error) || !vmm_machine_create_vcpus(m, runner.cpus, &error)) {
-        fprintf(stderr, "boxwood-vm: %s\n", error->message);
-        goto out;
-    }
-    g_autoptr(GString) dump = g_string_new(NULL);
-    vmm_cfg_dump(cfg, dump);
-    g_info("configuration:\n%s", dump->str);
-
-    /* Put every device in its power-on state, then go. */
-    vmm_machine_reset(m);
-    GSource *sigs[3] = {g_unix_signal_source_new(SIGINT), g_unix_signal_source_new(SIGTERM),
-                        g_unix_signal_source_new(SIGHUP)};
-    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
-        g_source_set_callback(sigs[i], on_signal, m, NULL);
-        g_source_attach(sigs[i], m->ctx);
-    }
-    if (!vmm_machine_start(m, &error)) {
-        fprintf(stderr, "boxwood-vm: %s\n", error->message);
-    } else {
-        VmmRequest why = vmm_machine_run(m);
-        status = why == VMM_REQ_POWEROFF ? 0 : why == VMM_REQ_TEST_EXIT ? m->exit_code : 1;
-    }
-    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
-        g_source_destroy(sigs[i]);
-        g_source_unref(sigs[i]);
-    }
-out:
-    vmm_machine_free(m);
+    status = run_machine();
     if (runner.log != NULL) {
         fclose(runner.log);
     }

@@ -19,16 +19,6 @@
 #define FOUR_GIB (4ull << 30)
 #define ISA_BIOS_SIZE 0x20000 /* the last 128 KiB of the image appear at 0xE0000 */
 
-/* fw_cfg legacy keys (platform-spec.md §1.2). */
-enum {
-    FW_CFG_RAM_SIZE = 0x03,
-    FW_CFG_NOGRAPHIC = 0x04,
-    FW_CFG_NB_CPUS = 0x05,
-    FW_CFG_BOOT_MENU = 0x0e,
-    FW_CFG_MAX_CPUS = 0x0f,
-    FW_CFG_IRQ0_OVERRIDE = 0x8002,
-};
-
 enum { E820_RAM = 1, E820_RESERVED = 2 };
 
 typedef struct {

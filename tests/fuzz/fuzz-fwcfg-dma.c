@@ -41,8 +41,7 @@ static uint32_t in_u32(Input *in)
     return v;
 }
 
-static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
-                     gpointer data)
+static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
 }
 

@@ -398,8 +398,8 @@ static char *disassemble(const char *iasl, const char *dir, const char *name, co
     g_assert_true(g_file_set_contents(dat, (const char *)t, rd32(t + 4), &err));
     g_assert_no_error(err);
     const char *argv[] = {iasl, "-d", dat, NULL};
-    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                               &errout, &status, &err));
+    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout,
+                               &status, &err));
     g_assert_no_error(err);
     if (!g_spawn_check_wait_status(status, NULL)) {
         g_test_message("iasl -d %s failed:\n%s\n%s", name, out, errout);
@@ -442,8 +442,8 @@ static void test_iasl_disassembly(void)
                 const uint8_t *dsdt = mem + rd64(t + 140);
                 g_autofree char *ddsl = disassemble(iasl, dir, "dsdt.dat", dsdt);
                 static const char *const want[] = {
-                    "_S5_", "PNP0A03", "PNP0303", "PNP0F13", "PNP0B00", "PNP0501",
-                    "LNKA", "LNKD", "LNKS", "_PRT", "_PIC", "PCI_Config", "QEMU0002",
+                    "_S5_", "PNP0A03", "PNP0303", "PNP0F13", "PNP0B00",    "PNP0501",  "LNKA",
+                    "LNKD", "LNKS",    "_PRT",    "_PIC",    "PCI_Config", "QEMU0002",
                 };
                 for (unsigned k = 0; k < G_N_ELEMENTS(want); k++) {
                     if (strstr(ddsl, want[k]) == NULL) {
@@ -451,8 +451,7 @@ static void test_iasl_disassembly(void)
                         g_assert_not_reached();
                     }
                 }
-                g_autofree char *sdsl =
-                    disassemble(iasl, dir, "facs.dat", mem + rd32(t + 36));
+                g_autofree char *sdsl = disassemble(iasl, dir, "facs.dat", mem + rd32(t + 36));
                 g_assert_nonnull(strstr(sdsl, "\"FACS\""));
             } else if (memcmp(t, "APIC", 4) == 0) {
                 g_autofree char *mdsl = disassemble(iasl, dir, "apic.dat", t);
@@ -501,8 +500,8 @@ static char *run_tool(const char *dir, const char *const *argv)
     char *out = NULL;
     int status = 0;
 
-    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                               &errout, &status, &err));
+    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout,
+                               &status, &err));
     g_assert_no_error(err);
     if (!g_spawn_check_wait_status(status, NULL)) {
         g_test_message("%s failed:\n%s\n%s", argv[0], out, errout);
@@ -551,12 +550,10 @@ static void test_aml_evaluate(void)
         write_table(dir, "dsdt.dat", mem + rd64(fadt + 140));
         write_table(dir, "ssdt.dat", ssdt);
 
-        const char *cmds =
-            "evaluate \\_SB.PCI0._CRS; evaluate \\TPRT 0; evaluate \\TPRT 4; "
-            "evaluate \\TPRT 5; evaluate \\TPRT 8; evaluate \\TPRT 11; "
-            "evaluate \\TPRT 127; evaluate \\TSRS; evaluate \\TDIS";
-        const char *exec_argv[] = {acpiexec, "-b", cmds, "dsdt.dat", "ssdt.dat", "probe.aml",
-                                   NULL};
+        const char *cmds = "evaluate \\_SB.PCI0._CRS; evaluate \\TPRT 0; evaluate \\TPRT 4; "
+                           "evaluate \\TPRT 5; evaluate \\TPRT 8; evaluate \\TPRT 11; "
+                           "evaluate \\TPRT 127; evaluate \\TSRS; evaluate \\TDIS";
+        const char *exec_argv[] = {acpiexec, "-b", cmds, "dsdt.dat", "ssdt.dat", "probe.aml", NULL};
         g_autofree char *out = run_tool(dir, exec_argv);
         g_auto(GStrv) parts = g_strsplit(out, "Evaluating ", -1);
         /* parts[0] is the banner, then one part per command in order. */

@@ -1,44 +1,53 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Runs a libFuzzer target without libFuzzer: each file named on the command line is
- * one input; without arguments, a fixed series of pseudo-random inputs (same every
- * run) exercises the target as a plain test.
+ * Stand-alone driver for a libFuzzer target when not building with -fsanitize=fuzzer:
+ * replays the files named on the command line, or, with none, a fixed set of
+ * pseudo-random inputs (same seed every run, so failures reproduce).
+ * BOXWOOD_FUZZ_RUNS overrides the number of random inputs.
  */
 #define G_LOG_DOMAIN "fuzz-replay"
 #include <glib.h>
 #include <stdint.h>
-#include <stdio.h>
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REPLAY_RANDOM_INPUTS 2000
-#define REPLAY_MAX_LEN 4096
+#define DEFAULT_RUNS 300
+#define MAX_RANDOM_LEN 4096
 
 int main(int argc, char **argv)
 {
+    const char *runs_env = g_getenv("BOXWOOD_FUZZ_RUNS");
+    unsigned runs = runs_env != NULL ? (unsigned)strtoul(runs_env, NULL, 10) : DEFAULT_RUNS;
+    g_autoptr(GRand) rand = NULL;
+    g_autofree uint8_t *buf = NULL;
+
     if (argc > 1) {
         for (int i = 1; i < argc; i++) {
             g_autoptr(GError) err = NULL;
-            g_autofree char *buf = NULL;
+            g_autofree char *contents = NULL;
             gsize len = 0;
-            if (!g_file_get_contents(argv[i], &buf, &len, &err)) {
-                fprintf(stderr, "%s\n", err->message);
+
+            if (!g_file_get_contents(argv[i], &contents, &len, &err)) {
+                g_printerr("%s: %s\n", argv[0], err->message);
                 return 1;
             }
-            LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
+            LLVMFuzzerTestOneInput((const uint8_t *)contents, len);
         }
+        g_print("replayed %d input(s)\n", argc - 1);
         return 0;
     }
 
-    g_autoptr(GRand) rand = g_rand_new_with_seed(0x626f7877);
-    g_autofree uint8_t *buf = g_malloc(REPLAY_MAX_LEN);
-    for (int i = 0; i < REPLAY_RANDOM_INPUTS; i++) {
-        size_t len = (size_t)g_rand_int_range(rand, 0, REPLAY_MAX_LEN + 1);
-        for (size_t j = 0; j < len; j++) {
-            buf[j] = (uint8_t)g_rand_int(rand);
+    rand = g_rand_new_with_seed(0x600dcafe);
+    buf = g_malloc(MAX_RANDOM_LEN);
+    for (unsigned r = 0; r < runs; r++) {
+        size_t len = g_rand_int_range(rand, 0, MAX_RANDOM_LEN + 1);
+
+        for (size_t i = 0; i < len; i++) {
+            buf[i] = (uint8_t)g_rand_int(rand);
         }
         LLVMFuzzerTestOneInput(buf, len);
     }
-    printf("ran %d pseudo-random inputs\n", REPLAY_RANDOM_INPUTS);
+    g_print("ran %u random input(s)\n", runs);
     return 0;
 }

@@ -246,6 +246,7 @@ static uint64_t loader_apply(const AcpiBlobs *b, uint8_t *mem)
     };
     uint64_t fseg_next = FSEG_BASE, high_top = MEM_SIZE;
     unsigned allocs = 0, pointers = 0, checksums = 0;
+    uint64_t targets[64];
 
     g_assert_cmpuint(b->loader_len % ACPI_LOADER_ENTRY_SIZE, ==, 0);
     for (size_t off = 0; off < b->loader_len; off += ACPI_LOADER_ENTRY_SIZE) {
@@ -285,6 +286,8 @@ static uint64_t loader_apply(const AcpiBlobs *b, uint8_t *mem)
             v = GUINT64_FROM_LE(v);
             /* OVMF insists the pointer lands inside the source blob. */
             g_assert_cmpuint(v, <, src->len);
+            g_assert_cmpuint(pointers, <, G_N_ELEMENTS(targets));
+            targets[pointers] = v + src->addr;
             v = GUINT64_TO_LE(v + src->addr);
             memcpy(mem + dst->addr + poff, &v, size);
             pointers++;
@@ -311,6 +314,38 @@ static uint64_t loader_apply(const AcpiBlobs *b, uint8_t *mem)
     g_assert_cmpuint(allocs, ==, 2);
     g_assert_cmpuint(pointers, >, 0);
     g_assert_cmpuint(checksums, >, 0);
+
+    /*
+     * OVMF installs whatever an ADD_POINTER points at, once the script has run, if it is
+     * a FACS or a table whose checksum is valid; RSDT and XSDT it rebuilds itself. So every
+     * pointer target must be such a table, and every table must be some pointer's target.
+     */
+    unsigned seen_tables = 0;
+    for (uint64_t off = 0; off + 8 <= b->tables_len;) {
+        const uint8_t *t = mem + files[0].addr + off;
+        if (t[0] == 0) {
+            off = (off + 8) & ~(uint64_t)7; /* padding up to the next 8-byte aligned table */
+            continue;
+        }
+        uint32_t len = rd32(t + 4);
+        g_assert_cmpuint(len, >=, 36);
+        bool found = false;
+        for (unsigned i = 0; i < pointers; i++) {
+            found = found || targets[i] == files[0].addr + off;
+        }
+        g_assert_true(found);
+        seen_tables++;
+        off += len;
+    }
+    g_assert_cmpuint(seen_tables, ==, 7); /* FACS DSDT SSDT FACP APIC RSDT XSDT */
+    for (unsigned i = 0; i < pointers; i++) {
+        const uint8_t *t = mem + targets[i];
+        g_assert_cmpuint(targets[i] + 8, <=, MEM_SIZE);
+        if (memcmp(t, "FACS", 4) != 0) {
+            g_assert_cmpuint(targets[i] + rd32(t + 4), <=, MEM_SIZE);
+            g_assert_cmpuint(sum8(t, rd32(t + 4)), ==, 0);
+        }
+    }
     return files[1].addr;
 }
 

@@ -217,6 +217,32 @@ static bool add_option_roms(FwCfgState *fw, VmmCfgNode *cfg, GError **error)
     return true;
 }
 
+/*
+ * Devices beyond the fixed platform (storage controllers, NICs ...) come from
+ * Attach/<id>/Type and Attach/<id>/Config, created in order after the platform.
+ */
+static bool attach_extra_devices(VmmMachine *m, VmmCfgNode *cfg, GError **error)
+{
+    VmmCfgNode *attach = vmm_cfg_get_child(cfg, "Attach");
+    for (VmmCfgNode *n = attach ? vmm_cfg_first_child(attach) : NULL; n != NULL;
+         n = vmm_cfg_next_sibling(n)) {
+        const char *id = vmm_cfg_node_name(n);
+        const char *type_name = vmm_cfg_string_or(n, "Type", NULL);
+        const VmmDeviceType *type = type_name ? devices_find_type(type_name) : NULL;
+        if (type == NULL) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                        "device %s: unknown device type \"%s\"", id,
+                        type_name ? type_name : "(none)");
+            return false;
+        }
+        if (vmm_device_create(m, type, id, vmm_cfg_ensure_child(n, "Config"), error) == NULL) {
+            g_prefix_error(error, "cannot create %s: ", id);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
 {
     uint64_t ram_size = vmm_cfg_int_or(cfg, "RamSize", 512 * MIB);
@@ -295,6 +321,10 @@ bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
         fw_cfg_add_file(fwc, "etc/sercon-port", &port, sizeof(port));
     }
     if (!add_option_roms(fwc, cfg, error)) {
+        return false;
+    }
+
+    if (!attach_extra_devices(m, cfg, error)) {
         return false;
     }
 

@@ -244,8 +244,10 @@ static void pam_unmap_all(I440fxState *s)
 
 void i440fx_set_isa_bios(I440fxState *s, uint8_t *host, size_t size)
 {
-    if (host != NULL && size != ISA_BIOS_SIZE) {
-        g_warning("ISA BIOS alias must be %u bytes, got %zu; ignored", ISA_BIOS_SIZE, size);
+    if (host != NULL && (size != ISA_BIOS_SIZE || ((uintptr_t)host & 4095) != 0)) {
+        /* Memslots need whole, page-aligned host pages. */
+        g_warning("ISA BIOS alias must be %u page-aligned bytes, got %zu at %p; ignored",
+                  ISA_BIOS_SIZE, size, (void *)host);
         return;
     }
     g_mutex_lock(&s->pci.parent.lock);

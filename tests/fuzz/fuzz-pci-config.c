@@ -119,7 +119,7 @@ static unsigned access_size(uint8_t sel)
     return sizes[sel & 3];
 }
 
-static uint8_t isa_bios[128 * 1024];
+static uint8_t isa_bios[128 * 1024] __attribute__((aligned(4096)));
 
 static void discard_log(const char *domain, GLogLevelFlags level, const char *message,
                         gpointer user_data)

@@ -6,12 +6,24 @@
 #include "devices/chipset/piix3.h"
 #include "devices/chipset/piix4-pm.h"
 #include "devices/device-list.h"
+#include "devices/firmware/fw-cfg.h"
+#include "devices/input/i8042.h"
+#include "devices/misc/debugcon.h"
+#include "devices/misc/testexit.h"
+#include "devices/rtc/mc146818.h"
+#include "devices/serial/serial-16550.h"
 
 /* One line per device model, alphabetical. */
 static const VmmDeviceType *const all_types[] = {
+    &debugcon_type,
+    &fwcfg_type,
     &i440fx_type,
+    &i8042_type,
     &piix3_type,
     &piix4_pm_type,
+    &rtc_type,
+    &serial16550_type,
+    &testexit_type,
     NULL,
 };
 

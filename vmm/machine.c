@@ -100,6 +100,11 @@ void vmm_machine_free(VmmMachine *m)
     }
     g_free(m->vcpus);
     g_array_unref(m->reset_hooks);
+    /* After the devices, before guest memory: memslots may point into board memory, but
+     * the VM fd (and so every memslot) is only closed with vmm_kvm_free() below. */
+    if (m->board_free != NULL) {
+        m->board_free(m->board);
+    }
     if (m->request_source != NULL) {
         g_source_destroy(m->request_source);
         g_source_unref(m->request_source);

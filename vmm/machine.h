@@ -80,6 +80,8 @@ struct VmmMachine {
 
     GPtrArray *devices;   /* Owned: VmmDevice *, in creation (and reset) order */
     GArray *reset_hooks;  /* Owned: board-level hooks run after device resets */
+    void *board;          /* Owned via @board_free: the board's own state (firmware image...) */
+    GDestroyNotify board_free;
 
     /* Pending request (the most severe wins) and its detail text. */
     VmmRequest pending;

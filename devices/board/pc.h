@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The i440FX PC board: lays out guest RAM, maps the firmware, creates the chipset
+ * and ISA devices from the registry and fills what SeaBIOS reads (CMOS, fw_cfg,
+ * ACPI). Everything comes from the machine's config tree:
+ *
+ *   RamSize (bytes), NumCPUs, Firmware (path), NoGraphic (0/1), BootMenu (0/1)
+ *   OptionRoms/<n>/Path        each one becomes fw_cfg "genroms/<basename>"
+ *   Devices/<id>/...           properties of device <id> (serial0, serial1, debugcon, ...)
+ *   Attach/<id>/Type           extra devices (storage, network ...) created after the
+ *   Attach/<id>/Config/...     platform, in order, with these properties
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "vmm/machine.h"
+
+#define PC_DEFAULT_FIRMWARE "/usr/share/seabios/bios.bin"
+#define PC_MAX_RAM (64ull << 30)
+#define PC_MIN_RAM (16ull << 20)
+#define PC_MAX_FIRMWARE (16u << 20)
+
+/* Builds the board on a machine made with vmm_machine_new() (before vCPUs exist). */
+bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error);
+
+/* Top of RAM below 4 GiB for @ram_size bytes (QEMU's pc split: ≤ 3.5 GiB low). */
+uint64_t pc_ram_below_4g(uint64_t ram_size);
+
+/* Fills @out (array of 20-byte entries) with the e820 map for fw_cfg; returns entry count. */
+unsigned pc_build_e820(uint64_t ram_size, uint8_t *out, unsigned max_entries);

@@ -392,9 +392,9 @@ static void test_aux_ports(Fixture *f, gconstpointer data)
 static void test_priority(Fixture *f, gconstpointer data)
 {
     write_cb(f, 0x00);
-    aux_write(f, 0xf2);               /* aux: FA 00, first one already in the buffer */
+    aux_write(f, 0xf2);                 /* aux: FA 00, first one already in the buffer */
     i8042_key_event(f->s, KEY_A, true); /* keyboard: 1C */
-    outb(f, CMD, 0x20);               /* controller: 00 */
+    outb(f, CMD, 0x20);                 /* controller: 00 */
     EXPECT_MORE(f, true, 0xfa);
     /* Controller replies before the keyboard, the keyboard before the aux port. */
     EXPECT_MORE(f, false, 0x00, 0x1c);

@@ -7,6 +7,7 @@
  * port, 1 when the VMM had to stop the VM (or could not start it), 2 on usage errors.
  */
 #define G_LOG_DOMAIN "runner"
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@ typedef struct {
     char *serial2;
     char *debugcon;
     char **option_roms;
+    char **devices;
     gboolean nographic;
     gboolean graphics;
     gboolean headless;
@@ -126,6 +128,9 @@ static const GOptionEntry entries[] = {
      "Back end of the firmware debug port 0x402 (default null)", "SPEC"},
     {"option-rom", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &runner.option_roms,
      "Add an option ROM for the firmware (fw_cfg genroms/NAME); repeatable", "PATH"},
+    {"device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &runner.devices,
+     "Add a device: TYPE[,id=ID][,PROP=VALUE...] (numbers may be decimal or 0x hex); repeatable",
+     "SPEC"},
     {"nographic", 0, 0, G_OPTION_ARG_NONE, &runner.nographic,
      "Firmware console on COM1 (the default: there is no display device yet)", NULL},
     {"graphics", 0, 0, G_OPTION_ARG_NONE, &runner.graphics,
@@ -153,7 +158,61 @@ static const VmmMachineEvents runner_events_no_reboot = {
     .stopped = on_stopped,
 };
 
-static VmmCfgNode *build_config(void)
+/* Parses one --device SPEC into Attach/<id>. */
+static bool add_device_option(VmmCfgNode *cfg, const char *spec, unsigned index, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+    g_autofree char *id = NULL;
+
+    if (parts[0] == NULL || parts[0][0] == '\0') {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--device needs a device type first, e.g. --device serial16550,iobase=0x3e8");
+        return false;
+    }
+    for (unsigned i = 1; parts[i] != NULL; i++) {
+        if (g_str_has_prefix(parts[i], "id=")) {
+            id = g_strdup(parts[i] + 3);
+        }
+    }
+    if (id == NULL) {
+        id = g_strdup_printf("%s%u", parts[0], index);
+    }
+    if (id[0] == '\0' || strchr(id, '/') != NULL) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "bad device id \"%s\"", id);
+        return false;
+    }
+    g_autofree char *path = g_strdup_printf("Attach/%s", id);
+    if (vmm_cfg_get_child(cfg, path) != NULL) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "two devices named %s", id);
+        return false;
+    }
+    VmmCfgNode *node = vmm_cfg_ensure_child(cfg, path);
+    vmm_cfg_set_string(node, "Type", parts[0]);
+    VmmCfgNode *props = vmm_cfg_ensure_child(node, "Config");
+    for (unsigned i = 1; parts[i] != NULL; i++) {
+        char *eq = strchr(parts[i], '=');
+        if (eq == NULL || eq == parts[i]) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--device %s: \"%s\" is not PROP=VALUE", parts[0], parts[i]);
+            return false;
+        }
+        *eq = '\0';
+        if (strcmp(parts[i], "id") == 0) {
+            continue;
+        }
+        guint64 num;
+        if (g_ascii_string_to_unsigned(eq + 1, 10, 0, G_MAXUINT64, &num, NULL) ||
+            ((g_str_has_prefix(eq + 1, "0x") || g_str_has_prefix(eq + 1, "0X")) &&
+             g_ascii_string_to_unsigned(eq + 3, 16, 0, G_MAXUINT64, &num, NULL))) {
+            vmm_cfg_set_int(props, parts[i], num);
+        } else {
+            vmm_cfg_set_string(props, parts[i], eq + 1);
+        }
+    }
+    return true;
+}
+
+static VmmCfgNode *build_config(GError **error)
 {
     VmmCfgNode *cfg = vmm_cfg_new();
     vmm_cfg_set_int(cfg, "RamSize", (uint64_t)runner.memory_mib << 20);
@@ -171,7 +230,65 @@ static VmmCfgNode *build_config(void)
         g_autofree char *path = g_strdup_printf("OptionRoms/%u", i);
         vmm_cfg_set_string(vmm_cfg_ensure_child(cfg, path), "Path", runner.option_roms[i]);
     }
+    for (unsigned i = 0; runner.devices && runner.devices[i]; i++) {
+        if (!add_device_option(cfg, runner.devices[i], i, error)) {
+            vmm_cfg_free(cfg);
+            return NULL;
+        }
+    }
     return cfg;
+}
+
+/* Builds and runs the machine; returns the exit status. */
+static int run_machine(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmmCfgNode) cfg = build_config(&error);
+    g_autoptr(GString) dump = g_string_new(NULL);
+    VmmMachine *m;
+    int status = 1;
+
+    if (cfg == NULL) {
+        fprintf(stderr, "boxwood-vm: %s\n", error->message);
+        return 2;
+    }
+    m = vmm_machine_new(cfg, &error);
+    if (m == NULL) {
+        fprintf(stderr, "boxwood-vm: %s\n", error->message);
+        return 1;
+    }
+    runner.m = m;
+    vmm_machine_set_events(m, runner.no_reboot ? &runner_events_no_reboot : &runner_events,
+                           NULL);
+    if (!pc_board_build(m, cfg, &error) || !vmm_machine_create_vcpus(m, runner.cpus, &error)) {
+        fprintf(stderr, "boxwood-vm: %s\n", error->message);
+        vmm_machine_free(m);
+        return 1;
+    }
+    vmm_cfg_dump(cfg, dump);
+    g_info("configuration:\n%s", dump->str);
+
+    /* Put every device in its power-on state, then go. */
+    vmm_machine_reset(m);
+    GSource *sigs[3] = {g_unix_signal_source_new(SIGINT), g_unix_signal_source_new(SIGTERM),
+                        g_unix_signal_source_new(SIGHUP)};
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        g_source_set_callback(sigs[i], on_signal, m, NULL);
+        g_source_attach(sigs[i], m->ctx);
+    }
+    if (!vmm_machine_start(m, &error)) {
+        fprintf(stderr, "boxwood-vm: %s\n", error->message);
+    } else {
+        VmmRequest why = vmm_machine_run(m);
+        status = why == VMM_REQ_POWEROFF ? 0 : why == VMM_REQ_TEST_EXIT ? m->exit_code : 1;
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        g_source_destroy(sigs[i]);
+        g_source_unref(sigs[i]);
+    }
+    vmm_machine_free(m);
+    runner.m = NULL;
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -209,43 +326,7 @@ int main(int argc, char **argv)
     }
     g_log_set_writer_func(log_writer, &runner, NULL);
 
-    g_autoptr(VmmCfgNode) cfg = build_config();
-    VmmMachine *m = vmm_machine_new(cfg, &error);
-    if (m == NULL) {
-        fprintf(stderr, "boxwood-vm: %s\n", error->message);
-        goto out;
-    }
-    runner.m = m;
-    vmm_machine_set_events(m, runner.no_reboot ? &runner_events_no_reboot : &runner_events,
-                           NULL);
-    if (!pc_board_build(m, cfg, &error) || !vmm_machine_create_vcpus(m, runner.cpus, &error)) {
-        fprintf(stderr, "boxwood-vm: %s\n", error->message);
-        goto out;
-    }
-    g_autoptr(GString) dump = g_string_new(NULL);
-    vmm_cfg_dump(cfg, dump);
-    g_info("configuration:\n%s", dump->str);
-
-    /* Put every device in its power-on state, then go. */
-    vmm_machine_reset(m);
-    GSource *sigs[3] = {g_unix_signal_source_new(SIGINT), g_unix_signal_source_new(SIGTERM),
-                        g_unix_signal_source_new(SIGHUP)};
-    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
-        g_source_set_callback(sigs[i], on_signal, m, NULL);
-        g_source_attach(sigs[i], m->ctx);
-    }
-    if (!vmm_machine_start(m, &error)) {
-        fprintf(stderr, "boxwood-vm: %s\n", error->message);
-    } else {
-        VmmRequest why = vmm_machine_run(m);
-        status = why == VMM_REQ_POWEROFF ? 0 : why == VMM_REQ_TEST_EXIT ? m->exit_code : 1;
-    }
-    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
-        g_source_destroy(sigs[i]);
-        g_source_unref(sigs[i]);
-    }
-out:
-    vmm_machine_free(m);
+    status = run_machine();
     if (runner.log != NULL) {
         fclose(runner.log);
     }

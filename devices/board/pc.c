@@ -19,16 +19,6 @@
 #define FOUR_GIB (4ull << 30)
 #define ISA_BIOS_SIZE 0x20000 /* the last 128 KiB of the image appear at 0xE0000 */
 
-/* fw_cfg legacy keys (platform-spec.md §1.2). */
-enum {
-    FW_CFG_RAM_SIZE = 0x03,
-    FW_CFG_NOGRAPHIC = 0x04,
-    FW_CFG_NB_CPUS = 0x05,
-    FW_CFG_BOOT_MENU = 0x0e,
-    FW_CFG_MAX_CPUS = 0x0f,
-    FW_CFG_IRQ0_OVERRIDE = 0x8002,
-};
-
 enum { E820_RAM = 1, E820_RESERVED = 2 };
 
 typedef struct {
@@ -227,6 +217,32 @@ static bool add_option_roms(FwCfgState *fw, VmmCfgNode *cfg, GError **error)
     return true;
 }
 
+/*
+ * Devices beyond the fixed platform (storage controllers, NICs ...) come from
+ * Attach/<id>/Type and Attach/<id>/Config, created in order after the platform.
+ */
+static bool attach_extra_devices(VmmMachine *m, VmmCfgNode *cfg, GError **error)
+{
+    VmmCfgNode *attach = vmm_cfg_get_child(cfg, "Attach");
+    for (VmmCfgNode *n = attach ? vmm_cfg_first_child(attach) : NULL; n != NULL;
+         n = vmm_cfg_next_sibling(n)) {
+        const char *id = vmm_cfg_node_name(n);
+        const char *type_name = vmm_cfg_string_or(n, "Type", NULL);
+        const VmmDeviceType *type = type_name ? devices_find_type(type_name) : NULL;
+        if (type == NULL) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                        "device %s: unknown device type \"%s\"", id,
+                        type_name ? type_name : "(none)");
+            return false;
+        }
+        if (vmm_device_create(m, type, id, vmm_cfg_ensure_child(n, "Config"), error) == NULL) {
+            g_prefix_error(error, "cannot create %s: ", id);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
 {
     uint64_t ram_size = vmm_cfg_int_or(cfg, "RamSize", 512 * MIB);
@@ -305,6 +321,10 @@ bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
         fw_cfg_add_file(fwc, "etc/sercon-port", &port, sizeof(port));
     }
     if (!add_option_roms(fwc, cfg, error)) {
+        return false;
+    }
+
+    if (!attach_extra_devices(m, cfg, error)) {
         return false;
     }
 

@@ -7,6 +7,8 @@
  *   RamSize (bytes), NumCPUs, Firmware (path), NoGraphic (0/1), BootMenu (0/1)
  *   OptionRoms/<n>/Path        each one becomes fw_cfg "genroms/<basename>"
  *   Devices/<id>/...           properties of device <id> (serial0, serial1, debugcon, ...)
+ *   Attach/<id>/Type           extra devices (storage, network ...) created after the
+ *   Attach/<id>/Config/...     platform, in order, with these properties
  */
 #pragma once
 

@@ -5,9 +5,13 @@
  * the handling of an instruction KVM cannot emulate. Skips without /dev/kvm.
  */
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/iothread.h"
 #include "vmm/kvm.h"
 #include "vmm/machine.h"
 
@@ -180,6 +184,84 @@ static void test_emulation_failure_stops_cleanly(void)
     free_port(p);
 }
 
+typedef struct {
+    GMutex lock;
+    GCond cond;
+    uint64_t total;
+} EventCount;
+
+static int ioevent_fd_for_cb;
+
+static void ioevent_read_cb(void *opaque, uint32_t events)
+{
+    EventCount *c = opaque;
+    uint64_t v = 0;
+    if (read(ioevent_fd_for_cb, &v, sizeof(v)) == sizeof(v)) {
+        g_mutex_lock(&c->lock);
+        c->total += v;
+        g_cond_broadcast(&c->cond);
+        g_mutex_unlock(&c->lock);
+    }
+}
+
+/* Guest port writes signal an ioeventfd on the I/O thread without a user-space exit, and an
+ * irqfd raises a line of the in-kernel PIC. */
+static void test_ioeventfd_irqfd(void)
+{
+    if (!kvm_usable()) {
+        g_test_skip("/dev/kvm is missing or not accessible: cannot run guest code here");
+        return;
+    }
+    /* mov dx,0x600; mov al,1; out dx,al; jmp -3 */
+    static const uint8_t code[] = {0xba, 0x00, 0x06, 0xb0, 0x01, 0xee, 0xeb, 0xfd};
+    Port *p;
+    g_autoptr(GError) err = NULL;
+    VmmMachine *m = make_machine(code, sizeof(code), &p);
+    EventCount c = {0};
+    g_mutex_init(&c.lock);
+    g_cond_init(&c.cond);
+
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    g_assert_cmpint(efd, >=, 0);
+    ioevent_fd_for_cb = efd;
+    g_assert_cmpint(vmm_kvm_ioeventfd(m->kvm, efd, 0x600, 1, true, false, 0, true), ==, 0);
+    g_assert_cmpint(vmm_iothread_add_fd(m->io, efd, EPOLLIN, ioevent_read_cb, &c), ==, 0);
+    g_assert_true(vmm_machine_start(m, &err));
+    g_mutex_lock(&c.lock);
+    while (c.total < 1000) {
+        g_cond_wait(&c.cond, &c.lock);
+    }
+    g_mutex_unlock(&c.lock);
+    vmm_machine_pause(m);
+    /* Nothing reached the bus: the kernel completed the writes. */
+    g_assert_cmpuint(port_writes(p), ==, 0);
+
+    /* irqfd: signalling it sets the request bit of PIC line 5. */
+    int ifd = eventfd(0, EFD_CLOEXEC);
+    g_assert_cmpint(vmm_kvm_irqfd(m->kvm, ifd, 5, -1, true), ==, 0);
+    uint64_t one = 1;
+    g_assert_cmpint(write(ifd, &one, sizeof(one)), ==, sizeof(one));
+    struct kvm_irqchip chip = {.chip_id = KVM_IRQCHIP_PIC_MASTER};
+    bool seen = false;
+    for (int i = 0; i < 1000 && !seen; i++) {
+        g_assert_cmpint(ioctl(vmm_kvm_vm_fd(m->kvm), KVM_GET_IRQCHIP, &chip), ==, 0);
+        seen = (chip.chip.pic.irr & (1u << 5)) != 0;
+        if (!seen) {
+            g_usleep(1000);
+        }
+    }
+    g_assert_true(seen);
+    g_assert_cmpint(vmm_kvm_irqfd(m->kvm, ifd, 5, -1, false), ==, 0);
+    g_assert_cmpint(vmm_iothread_remove_fd(m->io, efd), ==, 0);
+    g_assert_cmpint(vmm_kvm_ioeventfd(m->kvm, efd, 0x600, 1, true, false, 0, false), ==, 0);
+    vmm_machine_free(m);
+    close(efd);
+    close(ifd);
+    free_port(p);
+    g_cond_clear(&c.cond);
+    g_mutex_clear(&c.lock);
+}
+
 static void test_missing_device_error(void)
 {
     g_autoptr(GError) err = NULL;
@@ -199,5 +281,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vmm/kvm/missing-device-error", test_missing_device_error);
     g_test_add_func("/vmm/kvm/io-pause-reset", test_io_pause_reset);
     g_test_add_func("/vmm/kvm/emulation-failure", test_emulation_failure_stops_cleanly);
+    g_test_add_func("/vmm/kvm/ioeventfd-irqfd", test_ioeventfd_irqfd);
     return g_test_run();
 }

@@ -28,7 +28,7 @@ BDA_TICKS       equ 0x6c
 RTC_COUNT       equ 0x4f0               ; 0000:04F0, the inter-application area
 RTC_VECTOR      equ 0x70
 RTC_WANT        equ 32                  ; interrupts to count
-RTC_MAX_TICKS   equ 18                  ; ~1 s of PIT ticks to see them in
+RTC_MAX_TICKS   equ 182                 ; ~10 s of PIT ticks: kvm_pvm may reinject PIT ticks in bursts
 PIT_WANT_TICKS  equ 2
 PIT_MAX_HALTS   equ 400
 PM_CONFIG_ADDR  equ 0x80000b40          ; bus 0, dev 1, fn 3 (PIIX4 PM), reg 0x40 PMBA

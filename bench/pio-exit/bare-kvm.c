@@ -108,7 +108,7 @@ int main(int argc, char **argv)
         die("mmap");
     }
     const uint8_t code[] = {
-        0x66, 0xb9, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24),
+        0x66, 0xb9,       (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24),
         0xba, BENCH_PORT, 0x00, /* mov dx, 0x80 */
         0xee,                   /* 1: out dx, al */
         0x66, 0x49,             /* dec ecx */
@@ -135,8 +135,7 @@ int main(int argc, char **argv)
     if (run_size < 0) {
         die("KVM_GET_VCPU_MMAP_SIZE");
     }
-    struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                               vcpu, 0);
+    struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
     if (run == MAP_FAILED) {
         die("mmap kvm_run");
     }
@@ -183,7 +182,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bare-kvm: %u port exits, expected %u\n", exits, n);
         return 1;
     }
-    printf("bare-kvm: %u exits, %.0f ns/exit, %.0f cycles/exit\n", exits,
-           (double)(t1 - t0) / exits, (double)(c1 - c0) / exits);
+    printf("bare-kvm: %u exits, %.0f ns/exit, %.0f cycles/exit\n", exits, (double)(t1 - t0) / exits,
+           (double)(c1 - c0) / exits);
     return 0;
 }

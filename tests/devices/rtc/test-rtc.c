@@ -259,7 +259,9 @@ static void test_periodic(Fixture *f, gconstpointer data)
     n = f->m->irq_raise_count[IRQ];
     vmm_clock_advance(f->m, 100 * MS);
     g_assert_cmpuint(f->m->irq_raise_count[IRQ], ==, n + 1);
-    g_assert_cmphex(cmos(f, 0x0c), ==, 0xc0 | (cmos(f, 0x0c) & 0x10));
+    /* One read: reading C clears it. The update-ended flag (0x10) may or may not be up. */
+    uint8_t c = cmos(f, 0x0c);
+    g_assert_cmphex(c & ~0x10, ==, 0xc0);
 
     /* Rate 0 stops it. */
     cmos_wr(f, 0x0a, 0x20);

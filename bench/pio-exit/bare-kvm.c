@@ -27,6 +27,7 @@
 #define GUEST_MEM_SIZE 0x10000
 #define CODE_ADDR 0x1000
 #define BENCH_PORT 0x80
+#define BENCH_DONE_PORT 0x81
 
 static int64_t now_ns(void)
 {
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
         0xee,                   /* 1: out dx, al */
         0x66, 0x49,             /* dec ecx */
         0x75, 0xfb,             /* jnz 1b */
+        0xe6, BENCH_DONE_PORT,  /* out 0x81, al: done (hlt never exits with an irqchip) */
         0xf4,                   /* hlt */
     };
     memcpy(mem + CODE_ADDR, code, sizeof(code));
@@ -168,7 +170,8 @@ int main(int argc, char **argv)
             exits++;
             continue;
         }
-        if (run->exit_reason == KVM_EXIT_HLT) {
+        if (run->exit_reason == KVM_EXIT_HLT ||
+            (run->exit_reason == KVM_EXIT_IO && run->io.port == BENCH_DONE_PORT)) {
             break;
         }
         fprintf(stderr, "bare-kvm: unexpected exit %u after %u port exits\n", run->exit_reason,

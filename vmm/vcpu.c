@@ -346,12 +346,22 @@ static bool vcpu_emulate(VmmVcpu *vcpu)
 
     cpu->ops = &emul_ops;
     cpu->opaque = vcpu;
+    g_autofree struct kvm_xsave *xs = g_new0(struct kvm_xsave, 1);
+    bool use_xsave;
+
     if (ioctl(vcpu->fd, KVM_GET_REGS, &cpu->regs) < 0 ||
-        ioctl(vcpu->fd, KVM_GET_SREGS, &cpu->sregs) < 0 ||
-        ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0) {
+        ioctl(vcpu->fd, KVM_GET_SREGS, &cpu->sregs) < 0) {
         return false;
     }
-    fpu_to_fx(&fpu, cpu->fx);
+    /* XSAVE first: its legacy area is the FXSAVE image and the AVX state stays untouched. */
+    use_xsave = ioctl(vcpu->fd, KVM_GET_XSAVE, xs) == 0;
+    if (use_xsave) {
+        memcpy(cpu->fx, xs->region, VMM_X87_FXSAVE_SIZE);
+    } else if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu) == 0) {
+        fpu_to_fx(&fpu, cpu->fx);
+    } else {
+        return false;
+    }
     cpu->fpu_valid = true;
     cpu->xcr0 = 1;
     if (ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs) == 0) {
@@ -369,7 +379,14 @@ static bool vcpu_emulate(VmmVcpu *vcpu)
 
     vmm_x86_emulate(cpu);
 
-    if (cpu->fpu_dirty) {
+    if (cpu->fpu_dirty && use_xsave) {
+        memcpy(xs->region, cpu->fx, VMM_X87_FXSAVE_SIZE);
+        /* XSTATE_BV: the x87 and SSE components are now in the image. */
+        xs->region[128] |= 3;
+        if (ioctl(vcpu->fd, KVM_SET_XSAVE, xs) < 0) {
+            return false;
+        }
+    } else if (cpu->fpu_dirty) {
         fx_to_fpu(cpu->fx, &fpu);
         if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0) {
             return false;

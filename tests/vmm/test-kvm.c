@@ -14,6 +14,7 @@
 #include "vmm/iothread.h"
 #include "vmm/kvm.h"
 #include "vmm/machine.h"
+#include "vmm/x86/emulate.h"
 
 typedef struct {
     VmmDevice parent;
@@ -79,12 +80,6 @@ static void free_port(Port *p)
     g_free(p);
 }
 
-static gboolean timeout_cb(gpointer data)
-{
-    vmm_machine_request(data, VMM_REQ_ERROR, "test timeout");
-    return G_SOURCE_REMOVE;
-}
-
 static unsigned port_writes(Port *p)
 {
     g_mutex_lock(&p->parent.lock);
@@ -141,13 +136,16 @@ static void test_io_pause_reset(void)
     free_port(p);
 }
 
-static void test_emulation_failure_stops_cleanly(void)
+/*
+ * fwait; fninit between two port writes: on kvm_pvm both are emulation failures that the
+ * emulation fallback handles, so the guest carries on (hardware KVM runs them natively).
+ */
+static void test_emulation_failure_handled(void)
 {
     if (!kvm_usable()) {
         g_test_skip("/dev/kvm is missing or not accessible: cannot run guest code here");
         return;
     }
-    /* out 0x500; finit; out 0x500 — on kvm_pvm fwait/x87 is an emulation failure. */
     static const uint8_t code[] = {
         0xba, 0x00, 0x05, 0xef, /* mov dx,0x500; out dx,ax */
         0x9b, 0xdb, 0xe3,       /* fwait; fninit (= finit) */
@@ -158,28 +156,16 @@ static void test_emulation_failure_stops_cleanly(void)
     g_autoptr(GError) err = NULL;
     VmmMachine *m = make_machine(code, sizeof(code), &p);
     bool pvm = vmm_kvm_is_pvm(m->kvm);
+    uint64_t before = vmm_x86_emul_total();
     g_assert_true(vmm_machine_start(m, &err));
-    if (!pvm) {
-        /* Hardware KVM runs fninit: both writes happen, then the guest halts. */
-        while (port_writes(p) < 2) {
-            g_usleep(1000);
-        }
-        vmm_machine_free(m);
-        free_port(p);
-        g_test_message("hardware KVM executes finit; the failure path is not reachable here");
-        return;
+    for (int i = 0; i < 20000 && port_writes(p) < 2; i++) {
+        g_usleep(1000);
     }
-    GSource *t = g_timeout_source_new_seconds(20);
-    g_source_set_callback(t, timeout_cb, m, NULL);
-    g_source_attach(t, m->ctx);
-    VmmRequest why = vmm_machine_run(m);
-    g_source_destroy(t);
-    g_source_unref(t);
-    g_assert_cmpint(why, ==, VMM_REQ_ERROR);
-    g_test_message("stop detail: %s (writes %u)", m->stop_detail, port_writes(p));
-    g_assert_nonnull(strstr(m->stop_detail, "bytes: 9b"));
-    g_assert_nonnull(strstr(m->stop_detail, "RIP"));
-    g_assert_cmpuint(port_writes(p), ==, 1);
+    g_assert_cmpuint(port_writes(p), ==, 2);
+    if (pvm) {
+        /* fwait went through the emulator (kvm_pvm runs fninit itself). */
+        g_assert_cmpuint(vmm_x86_emul_total() - before, >=, 1);
+    }
     vmm_machine_free(m);
     free_port(p);
 }
@@ -280,7 +266,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vmm/kvm/missing-device-error", test_missing_device_error);
     g_test_add_func("/vmm/kvm/io-pause-reset", test_io_pause_reset);
-    g_test_add_func("/vmm/kvm/emulation-failure", test_emulation_failure_stops_cleanly);
+    g_test_add_func("/vmm/kvm/emulation-failure", test_emulation_failure_handled);
     g_test_add_func("/vmm/kvm/ioeventfd-irqfd", test_ioeventfd_irqfd);
     return g_test_run();
 }

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The instruction-emulation fallback under real KVM: small payloads (assembled with nasm
+ * at test time) run in real, protected and long mode, store their results in guest memory
+ * and signal the end on a port; the test compares with the same operations done on the
+ * host CPU. On kvm_pvm the instructions exit to the emulator; on hardware KVM they run
+ * natively and the results must be the same. Skips without /dev/kvm or nasm.
+ */
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/kvm.h"
+#include "vmm/machine.h"
+#include "vmm/vcpu.h"
+#include "vmm/x86/emulate.h"
+
+#define RAM_SIZE (4u << 20)
+#define CODE_ADDR 0x10000u
+#define DATA_ADDR 0x20000u /* results: the payloads write here */
+#define DONE_PORT 0x501
+
+typedef enum { MODE_REAL, MODE_PROT32, MODE_PROT32_PAGING, MODE_LONG } Mode;
+
+typedef struct {
+    VmmDevice parent;
+    VmmMachine *m;
+} DonePort;
+
+static uint64_t done_read(void *opaque, uint64_t off, unsigned size)
+{
+    return 0;
+}
+
+static void done_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    DonePort *p = opaque;
+    vmm_machine_request_exit(p->m, (int)(val & 0xff), "payload done");
+}
+
+static const VmmIoOps done_ops = {
+    .read = done_read, .write = done_write, .min_access = 1, .max_access = 4};
+
+static bool kvm_usable(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* Assembles @src with nasm (flat binary). NULL if nasm is unavailable. */
+static GBytes *assemble(const char *src)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("x86emul-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_autofree char *in = g_build_filename(dir, "p.asm", NULL);
+    g_autofree char *out = g_build_filename(dir, "p.bin", NULL);
+    g_assert_true(g_file_set_contents(in, src, -1, &err));
+    const char *argv[] = {"nasm", "-f", "bin", "-o", out, in, NULL};
+    int status = 0;
+    g_autofree char *serr = NULL;
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                      NULL, NULL, NULL, &serr, &status, &err)) {
+        g_remove(in);
+        g_rmdir(dir);
+        return NULL;
+    }
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        g_error("nasm failed: %s", serr);
+    }
+    gchar *data = NULL;
+    gsize len = 0;
+    g_assert_true(g_file_get_contents(out, &data, &len, &err));
+    g_remove(in);
+    g_remove(out);
+    g_rmdir(dir);
+    return g_bytes_new_take(data, len);
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
+{
+    memset(s, 0, sizeof(*s));
+    s->selector = sel;
+    s->base = 0;
+    s->limit = 0xffffffff;
+    s->type = type;
+    s->present = 1;
+    s->s = 1;
+    s->g = 1;
+    s->db = code64 ? 0 : 1;
+    s->l = code64 ? 1 : 0;
+}
+
+/* Flat GDT at 0x1000: 0x08 code32, 0x10 data, 0x18 code64, 0x20 code32 ring 3 (unused). */
+static void write_gdt(uint8_t *ram)
+{
+    static const uint64_t gdt[] = {
+        0,
+        0x00cf9b000000ffffull, /* 0x08: code32, accessed */
+        0x00cf93000000ffffull, /* 0x10: data, accessed */
+        0x00af9b000000ffffull, /* 0x18: code64 */
+    };
+    memcpy(ram + 0x1000, gdt, sizeof(gdt));
+}
+
+/* Sets the vCPU up in @mode with the payload at CODE_ADDR. */
+static void setup_vcpu(VmmMachine *m, uint8_t *ram, Mode mode)
+{
+    int fd = m->vcpus[0]->fd;
+    struct kvm_sregs sregs;
+    struct kvm_regs regs = {0};
+    g_assert_cmpint(ioctl(fd, KVM_GET_SREGS, &sregs), ==, 0);
+    regs.rflags = 2;
+
+    if (mode == MODE_REAL) {
+        struct kvm_segment *segs[] = {&sregs.ds, &sregs.es, &sregs.fs, &sregs.gs, &sregs.ss};
+        sregs.cs.selector = CODE_ADDR >> 4;
+        sregs.cs.base = CODE_ADDR;
+        for (unsigned i = 0; i < G_N_ELEMENTS(segs); i++) {
+            segs[i]->selector = 0;
+            segs[i]->base = 0;
+        }
+        regs.rip = 0;
+        regs.rsp = 0x8000;
+    } else {
+        write_gdt(ram);
+        sregs.gdt.base = 0x1000;
+        sregs.gdt.limit = 4 * 8 - 1;
+        sregs.idt.base = 0x2000;
+        sregs.idt.limit = mode == MODE_LONG ? 256 * 16 - 1 : 256 * 8 - 1;
+        seg_flat(&sregs.cs, mode == MODE_LONG ? 0x18 : 0x08, 0xb, mode == MODE_LONG);
+        seg_flat(&sregs.ds, 0x10, 3, false);
+        sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+        sregs.cr0 = 0x11 | (1u << 5); /* PE, ET, NE */
+        sregs.cr4 = 1u << 9;          /* OSFXSR */
+        regs.rip = CODE_ADDR;
+        regs.rsp = 0x8000;
+        if (mode == MODE_PROT32_PAGING) {
+            /* 32-bit paging: PD at 0x3000, one 4 KiB page table at 0x4000 for 0-4 MiB. */
+            uint32_t *pd = (uint32_t *)(ram + 0x3000);
+            uint32_t *pt = (uint32_t *)(ram + 0x4000);
+            memset(pd, 0, 4096);
+            pd[0] = 0x4000 | 0x7;
+            for (uint32_t i = 0; i < 1024; i++) {
+                pt[i] = (i << 12) | 0x3;
+            }
+            /* The result page is read-only: the payload's fault handler makes it writable. */
+            sregs.cr3 = 0x3000;
+            sregs.cr0 |= 0x80010000u; /* PG, WP */
+        }
+        if (mode == MODE_LONG) {
+            uint64_t *pml4 = (uint64_t *)(ram + 0x3000);
+            uint64_t *pdpt = (uint64_t *)(ram + 0x4000);
+            uint64_t *pd = (uint64_t *)(ram + 0x5000);
+            memset(pml4, 0, 3 * 4096);
+            pml4[0] = 0x4000 | 3;
+            pdpt[0] = 0x5000 | 3;
+            pd[0] = 0x83;      /* 0-2 MiB */
+            pd[1] = 0x200083;  /* 2-4 MiB */
+            sregs.cr3 = 0x3000;
+            sregs.cr4 |= 1u << 5; /* PAE */
+            sregs.cr0 |= 0x80000000u;
+            sregs.efer = (1u << 8) | (1u << 10); /* LME, LMA */
+        }
+    }
+    g_assert_cmpint(ioctl(fd, KVM_SET_SREGS, &sregs), ==, 0);
+    g_assert_cmpint(ioctl(fd, KVM_SET_REGS, &regs), ==, 0);
+}
+
+static gboolean timeout_cb(gpointer data)
+{
+    vmm_machine_request(data, VMM_REQ_ERROR, "test timeout");
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Runs @src in @mode; returns a copy of the 4 KiB result area at DATA_ADDR (caller frees),
+ * or NULL when the test was skipped.
+ */
+static uint8_t *run_payload(const char *src, Mode mode, uint64_t tsc_aux)
+{
+    if (!kvm_usable()) {
+        g_test_skip("/dev/kvm is missing or not accessible: cannot run guest code here");
+        return NULL;
+    }
+    g_autoptr(GBytes) bin = assemble(src);
+    if (bin == NULL) {
+        g_test_skip("nasm is not installed: cannot build the payloads");
+        return NULL;
+    }
+    g_autoptr(GError) err = NULL;
+    VmmMachine *m = vmm_machine_new(NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(vmm_guest_mem_alloc_ram(m->mem, RAM_SIZE, &err));
+    uint8_t *ram = vmm_guest_mem_ram_ptr(m->mem, 0, RAM_SIZE);
+    g_assert_cmpint(vmm_guest_mem_add_region(m->mem, "ram", 0, RAM_SIZE, ram, 0), >=, 0);
+    gsize len;
+    const uint8_t *code = g_bytes_get_data(bin, &len);
+    /* Code at CODE_ADDR, the payload's own data (inputs) from DATA_ADDR on. */
+    g_assert_cmpuint(len, <, DATA_ADDR - CODE_ADDR + 4096);
+    memcpy(ram + CODE_ADDR, code, len);
+
+    DonePort *p = g_new0(DonePort, 1);
+    p->m = m;
+    g_mutex_init(&p->parent.lock);
+    g_assert_cmpint(vmm_bus_register(m->pio, "done", DONE_PORT, 1, &done_ops, p, &p->parent.lock),
+                    >, 0);
+    g_assert_true(vmm_machine_create_vcpus(m, 1, &err));
+    setup_vcpu(m, ram, mode);
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e;
+    } msrs = {.hdr.nmsrs = 1, .e.index = 0xc0000103, .e.data = tsc_aux};
+    ioctl(m->vcpus[0]->fd, KVM_SET_MSRS, &msrs);
+
+    g_assert_true(vmm_machine_start(m, &err));
+    GSource *t = g_timeout_source_new_seconds(30);
+    g_source_set_callback(t, timeout_cb, m, NULL);
+    g_source_attach(t, m->ctx);
+    VmmRequest why = vmm_machine_run(m);
+    g_source_destroy(t);
+    g_source_unref(t);
+    if (why != VMM_REQ_TEST_EXIT) {
+        struct kvm_regs regs;
+        struct kvm_sregs sregs;
+        g_autofree char *st = vmm_x86_emul_stats_format();
+        ioctl(m->vcpus[0]->fd, KVM_GET_REGS, &regs);
+        ioctl(m->vcpus[0]->fd, KVM_GET_SREGS, &sregs);
+        g_test_message("stuck at %04x:%llx rsp %llx rflags %llx; emulated: %s", sregs.cs.selector,
+                       (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+                       (unsigned long long)regs.rflags, st);
+        g_error("payload did not finish: %s (%s)", vmm_request_name(why),
+                m->stop_detail ? m->stop_detail : "");
+    }
+    g_assert_cmpint(m->exit_code, ==, 0x42);
+    uint8_t *res = g_memdup2(ram + DATA_ADDR, 4096);
+    vmm_machine_free(m);
+    g_mutex_clear(&p->parent.lock);
+    g_free(p);
+    return res;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/* The x87 sequence every mode runs, as nasm source with the data at DATA (0x20000 linear). */
+/*
+ * kvm_pvm runs a few x87 instructions itself (fninit, fnstcw, fnstsw m16) and the emulator
+ * the rest, so the sequence also checks that both see the same FPU state.
+ */
+#define X87_BODY                                                                              \
+    "  fninit\n"                                                                              \
+    "  fnstcw [DATA+0]\n"                                                                     \
+    "  fld1\n"                                                                                \
+    "  fldpi\n"                                                                               \
+    "  faddp st1, st0\n"                                                                      \
+    "  fst qword [DATA+8]\n"                                                                  \
+    "  fsqrt\n"                                                                               \
+    "  fstp tword [DATA+16]\n"                                                                \
+    "  fild dword [DATA+0x100]\n"                                                             \
+    "  fidiv word [DATA+0x104]\n"                                                             \
+    "  fistp dword [DATA+32]\n"                                                               \
+    "  fld dword [DATA+0x108]\n"                                                              \
+    "  fmul qword [DATA+0x110]\n"                                                             \
+    "  fld st0\n"                                                                             \
+    "  fcomp qword [DATA+0x110]\n"                                                            \
+    "  fnstsw ax\n"                                                                           \
+    "  mov [DATA+36], ax\n"                                                                    \
+    "  fchs\n"                                                                                \
+    "  fxam\n"                                                                                \
+    "  fnstsw ax\n"                                                                           \
+    "  mov [DATA+38], ax\n"                                                                   \
+    "  fstp dword [DATA+40]\n"                                                                \
+    "  fldz\n"                                                                                \
+    "  fld1\n"                                                                                \
+    "  fdivrp st1, st0\n"                                                                     \
+    "  fnstsw ax\n"                                                                           \
+    "  mov [DATA+44], ax\n"                                                                   \
+    "  fnstsw [DATA+100]\n"                                                                    \
+    "  fnclex\n"                                                                              \
+    "  fnstsw ax\n"                                                                           \
+    "  mov [DATA+46], ax\n"                                                                    \
+    "  fistp qword [DATA+48]\n"                                                               \
+    "  mov word [DATA+56], 0x0c7f\n"                                                          \
+    "  fldcw [DATA+56]\n"                                                                     \
+    "  fld qword [DATA+0x110]\n"                                                              \
+    "  fistp dword [DATA+60]\n"                                                               \
+    "  fwait\n"                                                                               \
+    "  fnstenv [DATA+64]\n"                                                                   \
+    "  fldenv [DATA+64]\n"                                                                    \
+    "  fnstcw [DATA+96]\n"
+
+static const char x87_data[] = "  times (0x100 - ($ - data)) db 0\n"
+                               "  dd 1000003\n"   /* 0x100 */
+                               "  dw 7\n"         /* 0x104 */
+                               "  dw 0\n"
+                               "  dd 1.5\n"       /* 0x108 */
+                               "  dd 0\n"
+                               "  dq 2.75\n";     /* 0x110 */
+
+typedef struct {
+    uint16_t cw0;
+    double sum;
+    long double root;
+    int32_t quot;
+    uint16_t sw_cmp;
+    uint16_t sw_xam;
+    float neg;
+    uint16_t sw_div0, sw_clex;
+    int64_t inf_int;
+    int32_t trunc;
+} X87Expect;
+
+/* The same operations on the host's FPU. */
+static X87Expect x87_on_host(void)
+{
+    X87Expect x;
+    long double sum;
+    __asm__ volatile("fninit; fnstcw %0" : "=m"(x.cw0));
+    __asm__ volatile("fld1; fldpi; faddp; fstl %0; fsqrt; fstpt %1" : "=m"(x.sum), "=m"(x.root));
+    sum = 1000003.0L / 7;
+    x.quot = (int32_t)(sum + 0.5L); /* round to nearest (no tie here) */
+    double m = 1.5 * 2.75;
+    /* Compare 4.125 with 2.75: greater: C3=C2=C0=0. */
+    __asm__ volatile("fninit; fldl %2; fldl %3; fcompl %2; fnstsw %0; fchs; fxam; fnstsw %1;"
+                     "fstp %%st(0)"
+                     : "=m"(x.sw_cmp), "=m"(x.sw_xam)
+                     : "m"((double){2.75}), "m"(m));
+    x.neg = (float)-m;
+    __asm__ volatile("fninit; fldz; fld1; .byte 0xde, 0xf1; fnstsw %0; fnclex; fnstsw %1; fistpll %2"
+                     : "=m"(x.sw_div0), "=m"(x.sw_clex), "=m"(x.inf_int));
+    x.trunc = 2;
+    __asm__ volatile("fninit");
+    return x;
+}
+
+static void check_x87(const uint8_t *r)
+{
+    X87Expect x = x87_on_host();
+    g_assert_cmphex(rd16(r + 0), ==, x.cw0);
+    g_assert_cmphex(rd64(r + 8), ==, *(uint64_t *)&x.sum);
+    g_assert_cmpmem(r + 16, 10, &x.root, 10);
+    g_assert_cmpint((int32_t)rd32(r + 32), ==, x.quot);
+    /* Status words: the TOP field differs (the sequences push differently); compare flags. */
+    g_assert_cmphex(rd16(r + 36) & 0x4700, ==, x.sw_cmp & 0x4700);
+    g_assert_cmphex(rd16(r + 38) & 0x4700, ==, x.sw_xam & 0x4700);
+    float f;
+    memcpy(&f, r + 40, 4);
+    g_assert_cmpfloat(f, ==, x.neg);
+    g_assert_cmphex(rd16(r + 44) & 0x0004, ==, x.sw_div0 & 0x0004);
+    g_assert_cmphex(x.sw_div0 & 0x0004, ==, 0x0004);
+    g_assert_cmphex(rd16(r + 100), ==, rd16(r + 44));
+    g_assert_cmphex(rd16(r + 46) & 0x00ff, ==, x.sw_clex & 0x00ff);
+    g_assert_cmphex(x.sw_clex & 0xff, ==, 0);
+    g_assert_cmphex(rd64(r + 48), ==, (uint64_t)x.inf_int);
+    g_assert_cmpint((int32_t)rd32(r + 60), ==, x.trunc);
+    /* fnstenv stored the control word we loaded; fldenv restored it, fnstenv masked it. */
+    g_assert_cmphex(rd16(r + 64), ==, 0x0c7f);
+    g_assert_cmphex(rd16(r + 96), ==, 0x0c7f);
+}
+
+static void test_real_mode(void)
+{
+    /* Real mode at 1000:0000; data at 2000:0000 reached through DS = 0x2000. */
+    g_autofree char *src = g_strdup_printf(
+        "bits 16\n"
+        "org 0\n"
+        "%%define DATA 0\n"
+        "start:\n"
+        "  mov ax, 0x2000\n"
+        "  mov ds, ax\n"
+        /* IVT: int 0x21 -> handler, #UD (6) -> ud_handler, #BP (3) -> bp_handler */
+        "  xor ax, ax\n"
+        "  mov es, ax\n"
+        "  mov word [es:0x21*4], int21\n"
+        "  mov word [es:0x21*4+2], 0x1000\n"
+        "  mov word [es:6*4], ud_handler\n"
+        "  mov word [es:6*4+2], 0x1000\n"
+        "  mov word [es:3*4], bp_handler\n"
+        "  mov word [es:3*4+2], 0x1000\n"
+        X87_BODY
+        "  mov ax, 0x1234\n"
+        "  int 0x21\n"
+        "  mov [DATA+200], ax\n"
+        "  int3\n"
+        "  mov [DATA+204], bx\n"
+        "  pxor xmm0, xmm0\n" /* SSE arithmetic is not emulated: #UD, skipped by the handler */
+        "  mov [DATA+208], cx\n"
+        "  mov al, 0x42\n"
+        "  mov dx, 0x%x\n"
+        "  out dx, al\n"
+        "  hlt\n"
+        "int21:\n"
+        "  add ax, 1\n"
+        "  pushf\n"
+        "  pop word [DATA+202]\n"
+        "  iret\n"
+        "bp_handler:\n"
+        "  mov bx, 0xb0b0\n"
+        "  iret\n"
+        "ud_handler:\n"
+        "  mov cx, 0x0d0d\n"
+        "  push bp\n"
+        "  mov bp, sp\n"
+        "  add word [ss:bp+2], 4\n" /* skip the 4-byte pxor */
+        "  pop bp\n"
+        "  iret\n"
+        "times 0x10000 - ($ - $$) db 0\n"
+        "data:\n"
+        "%s",
+        DONE_PORT, x87_data);
+    /* The payload is 64 KiB + data: the data section lands at 0x20000. */
+    g_autofree uint8_t *r = run_payload(src, MODE_REAL, 0);
+    if (r == NULL) {
+        return;
+    }
+    check_x87(r);
+    g_assert_cmphex(rd16(r + 200), ==, 0x1235);
+    /* Inside the handler IF/TF are clear. */
+    g_assert_cmphex(rd16(r + 202) & 0x300, ==, 0);
+    g_assert_cmphex(rd16(r + 204), ==, 0xb0b0);
+    g_assert_cmphex(rd16(r + 208), ==, 0x0d0d);
+}
+
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vmm/x86-emul-kvm/real-mode", test_real_mode);
+    return g_test_run();
+}

@@ -53,6 +53,15 @@ static bool kvm_usable(void)
     return true;
 }
 
+static bool kvm_is_pvm(void)
+{
+    g_autoptr(GError) err = NULL;
+    VmmKvm *kvm = vmm_kvm_open(&err);
+    bool pvm = kvm != NULL && vmm_kvm_is_pvm(kvm);
+    vmm_kvm_free(kvm);
+    return pvm;
+}
+
 /* Assembles @src with nasm (flat binary). NULL if nasm is unavailable. */
 static GBytes *assemble(const char *src)
 {
@@ -142,17 +151,28 @@ static void setup_vcpu(VmmMachine *m, uint8_t *ram, Mode mode)
         regs.rip = CODE_ADDR;
         regs.rsp = 0x8000;
         if (mode == MODE_PROT32_PAGING) {
-            /* 32-bit paging: PD at 0x3000, one 4 KiB page table at 0x4000 for 0-4 MiB. */
-            uint32_t *pd = (uint32_t *)(ram + 0x3000);
-            uint32_t *pt = (uint32_t *)(ram + 0x4000);
+            /*
+             * PAE paging with 4 KiB pages (kvm_pvm does not run 32-bit non-PAE paging guests;
+             * that walker is covered by the unit tests): PDPT at 0x5000, PD at 0x3000, page
+             * tables at 0x4000 (0-2 MiB) and 0x6000 (2-4 MiB).
+             */
+            uint64_t *pdpt = (uint64_t *)(ram + 0x5000);
+            uint64_t *pd = (uint64_t *)(ram + 0x3000);
+            uint64_t *pt = (uint64_t *)(ram + 0x4000);
+            uint64_t *pt2 = (uint64_t *)(ram + 0x6000);
+            memset(pdpt, 0, 4096);
             memset(pd, 0, 4096);
-            pd[0] = 0x4000 | 0x7;
-            for (uint32_t i = 0; i < 1024; i++) {
+            pdpt[0] = 0x3000 | 1;
+            pd[0] = 0x4000 | 0x3;
+            pd[1] = 0x6000 | 0x3;
+            for (uint64_t i = 0; i < 512; i++) {
                 pt[i] = (i << 12) | 0x3;
+                pt2[i] = ((512 + i) << 12) | 0x3;
             }
-            /* The result page is read-only: the payload's fault handler makes it writable. */
-            sregs.cr3 = 0x3000;
-            sregs.cr0 |= 0x80010000u; /* PG, WP */
+            /* DATA_ADDR + 0x1000 is read-only: the payload's #PF handler makes it writable. */
+            pt[(DATA_ADDR + 0x1000) >> 12] &= ~2ull;
+            /* The payload turns paging on itself (KVM_SET_SREGS with CR0.PG in 32-bit PAE
+             * mode makes kvm_pvm shut the guest down). */
         }
         if (mode == MODE_LONG) {
             uint64_t *pml4 = (uint64_t *)(ram + 0x3000);
@@ -180,7 +200,7 @@ static gboolean timeout_cb(gpointer data)
 }
 
 /*
- * Runs @src in @mode; returns a copy of the 4 KiB result area at DATA_ADDR (caller frees),
+ * Runs @src in @mode; returns a copy of the 8 KiB result area at DATA_ADDR (caller frees),
  * or NULL when the test was skipped.
  */
 static uint8_t *run_payload(const char *src, Mode mode, uint64_t tsc_aux)
@@ -239,7 +259,7 @@ static uint8_t *run_payload(const char *src, Mode mode, uint64_t tsc_aux)
                 m->stop_detail ? m->stop_detail : "");
     }
     g_assert_cmpint(m->exit_code, ==, 0x42);
-    uint8_t *res = g_memdup2(ram + DATA_ADDR, 4096);
+    uint8_t *res = g_memdup2(ram + DATA_ADDR, 8192);
     vmm_machine_free(m);
     g_mutex_clear(&p->parent.lock);
     g_free(p);
@@ -447,9 +467,243 @@ static void test_real_mode(void)
 }
 
 
+/* Integer part shared by the protected- and long-mode payloads. */
+#define INT_DATA                                                                              \
+    "  times (0x120 - ($ - data)) db 0\n"                                                     \
+    "  dq 0x2222222211111111\n" /* 0x120: cmpxchg8b target */                                 \
+    "  dq 0\n"                                                                                \
+    "  dq 0x1111111111111111, 0x2222222222222222\n" /* 0x130: cmpxchg16b target */            \
+    "  dd 0x7f80\n" /* 0x140: MXCSR to load: RC = truncate, all masked */
+
+static void test_protected_mode(gconstpointer data)
+{
+    bool paging = GPOINTER_TO_INT(data);
+    g_autofree char *src = g_strdup_printf(
+        "bits 32\n"
+        "org 0x10000\n"
+        "%%define DATA 0x20000\n"
+        "%%macro GATE 2\n"
+        "  mov eax, %%2\n"
+        "  mov word [0x2000 + %%1*8], ax\n"
+        "  mov word [0x2000 + %%1*8 + 2], 0x08\n"
+        "  mov word [0x2000 + %%1*8 + 4], 0x8e00\n"
+        "  shr eax, 16\n"
+        "  mov word [0x2000 + %%1*8 + 6], ax\n"
+        "%%endmacro\n"
+        "start:\n"
+        "%%if %d\n"
+        "  mov eax, 0x5000\n"
+        "  mov cr3, eax\n"
+        "  mov eax, cr4\n"
+        "  or eax, 0x20\n"
+        "  mov cr4, eax\n"
+        "  mov eax, cr0\n"
+        "  or eax, 0x80010000\n"
+        "  mov cr0, eax\n"
+        "%%endif\n"
+        "  GATE 0x30, int30\n"
+        "  GATE 3, bp_handler\n"
+        "  GATE 14, pf_handler\n"
+        X87_BODY
+        "  mov eax, 0x1234\n"
+        "  int 0x30\n"
+        "  mov [DATA+200], eax\n"
+        "  int3\n"
+        "  mov [DATA+204], ebx\n"
+        "  rdtscp\n"
+        "  mov [DATA+208], eax\n"
+        "  mov [DATA+212], edx\n"
+        "  mov [DATA+216], ecx\n"
+        "  mov eax, 0x11111111\n"
+        "  mov edx, 0x22222222\n"
+        "  mov ebx, 0x33333333\n"
+        "  mov ecx, 0x44444444\n"
+        "  lock cmpxchg8b [DATA+0x120]\n"
+        "  setz [DATA+220]\n"
+        "  xor eax, eax\n"
+        "  xor edx, edx\n"
+        "  lock cmpxchg8b [DATA+0x120]\n"
+        "  setz [DATA+221]\n"
+        "  mov [DATA+224], eax\n"
+        "  mov [DATA+228], edx\n"
+        "  mov eax, 0xf0f0f0f1\n"
+        "  popcnt ebx, eax\n"
+        "  mov [DATA+232], ebx\n"
+        "  pushfd\n"
+        "  push dword 0x08\n"
+        "  push dword after_iret\n"
+        "  iretd\n"
+        "after_iret:\n"
+        "  mov dword [DATA+236], 0x600d\n"
+        /* With paging the page at DATA+0x1000 is read-only: the store faults once. */
+        "  fld1\n"
+        "  fstp qword [DATA+0x1000]\n"
+        "  mov al, 0x42\n"
+        "  mov dx, 0x%x\n"
+        "  out dx, al\n"
+        "  hlt\n"
+        "int30:\n"
+        "  add eax, 1\n"
+        "  iretd\n"
+        "bp_handler:\n"
+        "  mov ebx, 0xb0b0\n"
+        "  iretd\n"
+        "pf_handler:\n"
+        "  pop dword [DATA+240]\n"
+        "  push eax\n"
+        "  mov eax, cr2\n"
+        "  mov [DATA+244], eax\n"
+        "  or dword [0x4000 + 0x21*8], 2\n"
+        "  invlpg [DATA+0x1000]\n"
+        "  pop eax\n"
+        "  iretd\n"
+        "times 0x10000 - ($ - $$) db 0\n"
+        "data:\n"
+        "%s" INT_DATA,
+        paging, DONE_PORT, x87_data);
+    g_autofree uint8_t *r = NULL;
+    if (paging && kvm_is_pvm()) {
+        /*
+         * On kvm_pvm a 32-bit guest that turns on paging (PAE or not, by MOV CR0 or through
+         * KVM_SET_SREGS) is shut down at once (triple fault; seen here, not investigated
+         * further). The PAE and 32-bit walkers are covered by test-x86-mmu; long mode's
+         * 4-level walk by /vmm/x86-emul-kvm/long-mode.
+         */
+        g_test_skip("kvm_pvm does not run 32-bit guests with paging");
+        return;
+    }
+    if (paging) {
+        /* setup_vcpu maps 0-4 MiB; make the page at 0x21000 read-only before starting. */
+        r = run_payload(src, MODE_PROT32_PAGING, 0x1234);
+    } else {
+        r = run_payload(src, MODE_PROT32, 0x1234);
+    }
+    if (r == NULL) {
+        return;
+    }
+    check_x87(r);
+    g_assert_cmphex(rd32(r + 200), ==, 0x1235);
+    g_assert_cmphex(rd32(r + 204), ==, 0xb0b0);
+    g_assert_cmphex(rd32(r + 216), ==, 0x1234);
+    g_assert_cmpuint(rd32(r + 208) | (uint64_t)rd32(r + 212) << 32, !=, 0);
+    g_assert_cmpuint(r[220], ==, 1);
+    g_assert_cmpuint(r[221], ==, 0);
+    g_assert_cmphex(rd32(r + 224), ==, 0x33333333);
+    g_assert_cmphex(rd32(r + 228), ==, 0x44444444);
+    g_assert_cmphex(rd64(r + 0x120), ==, 0x4444444433333333ull);
+    g_assert_cmpuint(rd32(r + 232), ==, (uint32_t)__builtin_popcount(0xf0f0f0f1u));
+    g_assert_cmphex(rd32(r + 236), ==, 0x600d);
+    double one = 1.0;
+    g_assert_cmpmem(r + 0x1000, 8, &one, 8);
+    if (paging) {
+        /* Present + write, supervisor; CR2 = the faulting address. */
+        g_assert_cmphex(rd32(r + 240), ==, 0x3);
+        g_assert_cmphex(rd32(r + 244), ==, DATA_ADDR + 0x1000);
+    } else {
+        g_assert_cmphex(rd32(r + 240), ==, 0); /* no fault */
+    }
+}
+
+static void test_long_mode(void)
+{
+    g_autofree char *src = g_strdup_printf(
+        "bits 64\n"
+        "org 0x10000\n"
+        "%%define DATA 0x20000\n"
+        "%%macro GATE 2\n"
+        "  mov rax, %%2\n"
+        "  mov word [0x2000 + %%1*16], ax\n"
+        "  mov word [0x2000 + %%1*16 + 2], 0x18\n"
+        "  mov word [0x2000 + %%1*16 + 4], 0x8e00\n"
+        "  shr rax, 16\n"
+        "  mov word [0x2000 + %%1*16 + 6], ax\n"
+        "  shr rax, 16\n"
+        "  mov dword [0x2000 + %%1*16 + 8], eax\n"
+        "  mov dword [0x2000 + %%1*16 + 12], 0\n"
+        "%%endmacro\n"
+        "start:\n"
+        "  GATE 0x30, int30\n"
+        "  GATE 3, bp_handler\n"
+        "  GATE 13, gp_handler\n"
+        X87_BODY
+        "  mov eax, 0x1234\n"
+        "  int 0x30\n"
+        "  mov [DATA+200], eax\n"
+        "  int3\n"
+        "  mov [DATA+204], ebx\n"
+        "  rdtscp\n"
+        "  mov [DATA+208], eax\n"
+        "  mov [DATA+212], edx\n"
+        "  mov [DATA+216], ecx\n"
+        "  mov rax, 0x1111111111111111\n"
+        "  mov rdx, 0x2222222222222222\n"
+        "  mov rbx, 0x3333333333333333\n"
+        "  mov rcx, 0x4444444444444444\n"
+        "  lock cmpxchg16b [DATA+0x130]\n"
+        "  setz [DATA+220]\n"
+        "  xor eax, eax\n"
+        "  xor edx, edx\n"
+        "  lock cmpxchg16b [DATA+0x130]\n"
+        "  setz [DATA+221]\n"
+        "  mov [DATA+224], rax\n"
+        "  mov [DATA+232], rdx\n"
+        "  lock cmpxchg16b [DATA+0x138]\n" /* misaligned: #GP(0) */
+        "after_gp:\n"
+        "  mov rax, 0xf0f0f0f0f0f0f0f1\n"
+        "  popcnt rbx, rax\n"
+        "  mov [DATA+240], rbx\n"
+        "  stmxcsr [DATA+248]\n"
+        "  ldmxcsr [DATA+0x140]\n"
+        "  stmxcsr [DATA+252]\n"
+        "  mov al, 0x42\n"
+        "  mov dx, 0x%x\n"
+        "  out dx, al\n"
+        "  hlt\n"
+        "int30:\n"
+        "  add eax, 1\n"
+        "  iretq\n"
+        "bp_handler:\n"
+        "  mov ebx, 0xb0b0\n"
+        "  iretq\n"
+        "gp_handler:\n"
+        "  pop qword [DATA+256]\n"
+        "  mov qword [DATA+264], 1\n"
+        "  mov rax, after_gp\n"
+        "  mov [rsp], rax\n"
+        "  iretq\n"
+        "times 0x10000 - ($ - $$) db 0\n"
+        "data:\n"
+        "%s" INT_DATA,
+        DONE_PORT, x87_data);
+    g_autofree uint8_t *r = run_payload(src, MODE_LONG, 0xabcd);
+    if (r == NULL) {
+        return;
+    }
+    check_x87(r);
+    g_assert_cmphex(rd32(r + 200), ==, 0x1235);
+    g_assert_cmphex(rd32(r + 204), ==, 0xb0b0);
+    g_assert_cmphex(rd32(r + 216), ==, 0xabcd);
+    g_assert_cmpuint(r[220], ==, 1);
+    g_assert_cmpuint(r[221], ==, 0);
+    g_assert_cmphex(rd64(r + 224), ==, 0x3333333333333333ull);
+    g_assert_cmphex(rd64(r + 232), ==, 0x4444444444444444ull);
+    g_assert_cmphex(rd64(r + 0x130), ==, 0x3333333333333333ull);
+    g_assert_cmphex(rd64(r + 0x138), ==, 0x4444444444444444ull);
+    g_assert_cmphex(rd64(r + 256), ==, 0);
+    g_assert_cmphex(rd64(r + 264), ==, 1);
+    g_assert_cmpuint(rd64(r + 240), ==, (uint64_t)__builtin_popcountll(0xf0f0f0f0f0f0f0f1ull));
+    g_assert_cmphex(rd32(r + 248), ==, 0x1f80);
+    g_assert_cmphex(rd32(r + 252), ==, 0x7f80);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vmm/x86-emul-kvm/real-mode", test_real_mode);
+    g_test_add_data_func("/vmm/x86-emul-kvm/protected-mode", GINT_TO_POINTER(0),
+                         test_protected_mode);
+    g_test_add_data_func("/vmm/x86-emul-kvm/protected-mode-paging", GINT_TO_POINTER(1),
+                         test_protected_mode);
+    g_test_add_func("/vmm/x86-emul-kvm/long-mode", test_long_mode);
     return g_test_run();
 }

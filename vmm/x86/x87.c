@@ -108,6 +108,7 @@ VmmX87Class vmm_x87_classify(uint8_t op, uint8_t modrm, unsigned *mem_size, VmmX
 #define STUB_SIZE 16
 #define N_STUBS (8 * 256)
 static uint8_t *stubs;
+static uint32_t host_mxcsr_mask;
 
 static void build_stubs(void)
 {
@@ -132,6 +133,12 @@ static void build_stubs(void)
             s[sizeof(code)] = 0xcc;
         }
     }
+    uint8_t area[VMM_X87_FXSAVE_SIZE] __attribute__((aligned(16))) = {0};
+    __asm__ volatile("fxsave %0" : "=m"(area));
+    host_mxcsr_mask = get32(area + VMM_X87_FX_MXCSR_MASK);
+    if (host_mxcsr_mask == 0) {
+        host_mxcsr_mask = 0xffbf; /* the architectural default when the field is 0 */
+    }
     if (mprotect(p, len, PROT_READ | PROT_EXEC) < 0) {
         g_error("x87: cannot make the host stubs executable");
     }
@@ -152,10 +159,16 @@ void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem)
         return;
     }
     memcpy(guest, fx, sizeof(guest));
-    /* Never let a stale ES/B bit trap on the host: the caller raised #MF if one was due. */
-    put16(guest + VMM_X87_FX_FSW, get16(guest + VMM_X87_FX_FSW) & 0x7f7f);
+    /*
+     * Never let a pending exception trap on the host (SIGFPE): the caller raised #MF if
+     * one was due (or signalled FERR#). Hide the unmasked flags and ES/B from the host
+     * and put them back afterwards.
+     */
+    uint16_t fcw = get16(guest + VMM_X87_FX_FCW);
+    uint16_t pend = get16(guest + VMM_X87_FX_FSW) & ~fcw & 0x3f;
+    put16(guest + VMM_X87_FX_FSW, get16(guest + VMM_X87_FX_FSW) & 0x7f7f & ~pend);
     /* A guest MXCSR with reserved bits set would make FXRSTOR fault on the host. */
-    put32(guest + VMM_X87_FX_MXCSR, get32(guest + VMM_X87_FX_MXCSR) & 0xffff);
+    put32(guest + VMM_X87_FX_MXCSR, get32(guest + VMM_X87_FX_MXCSR) & host_mxcsr_mask);
     void *fn = stubs + ((op - 0xd8) * 256 + modrm) * STUB_SIZE;
     register void *rdi __asm__("rdi") = guest;
     register void *rsi __asm__("rsi") = mem;
@@ -167,6 +180,11 @@ void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem)
                      : "+r"(rdi), "+r"(rsi), "+r"(rdx)
                      : [fn] "r"(fn)
                      : "memory", "cc");
+    uint16_t fsw = get16(guest + VMM_X87_FX_FSW) | pend;
+    if (fsw & ~fcw & 0x3f) {
+        fsw |= 0x8080; /* ES and B */
+    }
+    put16(guest + VMM_X87_FX_FSW, fsw);
     memcpy(fx, guest, sizeof(guest));
 }
 

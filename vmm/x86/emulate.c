@@ -1053,12 +1053,14 @@ static void h_cmpxchg8b16b(Emu *e)
     uint64_t la, gpa[2];
     unsigned n1;
 
-    if (wide && (off & 15)) {
+    if (!segment_linear(e, seg, off, len, true, &la)) {
+        return;
+    }
+    if (wide && (la & 15)) {
         raise_gp0(e);
         return;
     }
-    if (!segment_linear(e, seg, off, len, true, &la) ||
-        !translate(e, la, len, VMM_X86_ACC_WRITE, gpa, &n1)) {
+    if (!translate(e, la, len, VMM_X86_ACC_WRITE, gpa, &n1)) {
         return;
     }
     uint64_t lo_cmp = wide ? cpu->regs.rax : (uint32_t)cpu->regs.rax;
@@ -1071,6 +1073,9 @@ static void h_cmpxchg8b16b(Emu *e)
                      ? cpu->ops->map_phys(cpu->opaque, gpa[0], len, true)
                      : NULL;
 
+    if (host != NULL && ((uintptr_t)host & (len - 1)) != 0) {
+        host = NULL; /* the host's locked instructions need natural alignment */
+    }
     if (host != NULL && wide) {
         /* Atomic on guest memory: other vCPUs may race with us. */
         uint64_t a = lo_cmp, d = hi_cmp;
@@ -1228,7 +1233,8 @@ static void h_ldmxcsr(Emu *e)
 
 static void h_stmxcsr(Emu *e)
 {
-    if (!sse_usable(e, true) || !mem_write(e, ea_seg(e), ea(e), e->cpu->fx + VMM_X87_FX_MXCSR, 4)) {
+    if (!sse_usable(e, true) ||
+        !mem_write(e, ea_seg(e), ea(e), e->cpu->fx + VMM_X87_FX_MXCSR, 4)) {
         return;
     }
     finish(e);

@@ -275,14 +275,14 @@ static void *emul_map_phys(void *opaque, uint64_t gpa, size_t len, bool write)
 static int emul_read_msr(void *opaque, uint32_t index, uint64_t *value)
 {
     VmmVcpu *vcpu = opaque;
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
-    } msrs = {.hdr.nmsrs = 1, .e.index = index};
-    if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1) {
+    g_autofree struct kvm_msrs *msrs =
+        g_malloc0(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry));
+    msrs->nmsrs = 1;
+    msrs->entries[0].index = index;
+    if (ioctl(vcpu->fd, KVM_GET_MSRS, msrs) != 1) {
         return -EIO;
     }
-    *value = msrs.e.data;
+    *value = msrs->entries[0].data;
     return 0;
 }
 

@@ -184,6 +184,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned k = 0; k < sizeof(cpu->insn); k++) {
         cpu->insn[k] = (uint8_t)take(&r, 1);
     }
+    if (mode & 0x80) {
+        /* Steer random inputs towards the opcodes the emulator knows. */
+        static const uint8_t first[] = {0x9b, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+                                        0xcc, 0xcd, 0xce, 0xcf, 0x0f, 0xf3, 0xf0, 0x66, 0x48};
+        static const uint8_t second[] = {0x01, 0xae, 0xc7, 0xb8, 0x0b};
+        uint8_t pick = cpu->insn[0];
+        cpu->insn[0] = first[pick % sizeof(first)];
+        if (cpu->insn[0] == 0x0f) {
+            cpu->insn[1] = second[cpu->insn[1] % sizeof(second)];
+        }
+        if (cpu->insn_len < 4) {
+            cpu->insn_len = 4;
+        }
+    }
     /* The rest fills guest memory, repeated. */
     size_t rest = r.pos < size ? size - r.pos : 0;
     for (size_t k = 0; k < MEM_SIZE; k++) {

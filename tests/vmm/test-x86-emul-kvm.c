@@ -233,11 +233,12 @@ static uint8_t *run_payload(const char *src, Mode mode, uint64_t tsc_aux)
                     >, 0);
     g_assert_true(vmm_machine_create_vcpus(m, 1, &err));
     setup_vcpu(m, ram, mode);
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
-    } msrs = {.hdr.nmsrs = 1, .e.index = 0xc0000103, .e.data = tsc_aux};
-    ioctl(m->vcpus[0]->fd, KVM_SET_MSRS, &msrs);
+    g_autofree struct kvm_msrs *msrs =
+        g_malloc0(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry));
+    msrs->nmsrs = 1;
+    msrs->entries[0].index = 0xc0000103; /* TSC_AUX */
+    msrs->entries[0].data = tsc_aux;
+    g_assert_cmpint(ioctl(m->vcpus[0]->fd, KVM_SET_MSRS, msrs), ==, 1);
 
     g_assert_true(vmm_machine_start(m, &err));
     GSource *t = g_timeout_source_new_seconds(30);

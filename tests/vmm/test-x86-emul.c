@@ -418,6 +418,22 @@ static void test_prot_int(void)
     g_assert_cmpuint(c->event.vector, ==, 13);
     g_assert_cmphex(c->event.error, ==, 0x30 * 8 + 2);
     g_assert_cmphex(c->regs.rip, ==, 0x1000);
+    /* Virtual-8086 mode with IOPL 0: INT n is #GP(0), INT3 is not IOPL-sensitive. */
+    c->regs.rflags |= 1u << 17;
+    c->sregs.cs.base = 0;
+    c->regs.rip = 0x1000;
+    CODE(c, 0xcd, 0x30);
+    g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    g_assert_cmpuint(c->event.vector, ==, 13);
+    g_assert_cmphex(c->event.error, ==, 0);
+    CODE(c, 0xcc);
+    c->sregs.ss.dpl = 3;
+    gate32(3, 0xee); /* DPL 3 */
+    g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    g_assert_cmpint(c->event.kind, ==, VMM_X86_EVENT_INTERRUPT);
+    g_assert_cmpuint(c->event.vector, ==, 3);
+    c->regs.rflags &= ~(1ull << 17);
+    c->regs.rip = 0x1000;
     /* Not-present gate: #NP */
     c->sregs.ss.dpl = 0;
     c->sregs.cs.dpl = 0;

@@ -42,6 +42,9 @@ enum {
 #define CR4_OSXSAVE (1ull << 18)
 #define EFER_LMA (1ull << 10)
 
+/* Emulator-internal access flag: implicit supervisor access (GDT, IDT) even at CPL 3. */
+#define ACC_SYSTEM (1u << 8)
+
 #define MSR_IA32_TSC 0x10
 #define MSR_TSC_AUX 0xc0000103
 
@@ -224,17 +227,17 @@ static bool translate(Emu *e, uint64_t la, unsigned len, unsigned acc, uint64_t 
     unsigned n1 = len < page_left ? len : (unsigned)page_left;
     uint32_t err;
 
-    if (e->cpl == 3 && !(acc & VMM_X86_ACC_NO_AD)) {
+    if (e->cpl == 3 && !(acc & ACC_SYSTEM)) {
         acc |= VMM_X86_ACC_USER;
     }
+    acc &= ~ACC_SYSTEM;
     for (unsigned k = 0; k < 2; k++) {
         uint64_t a = k == 0 ? la : la + n1;
         if (k == 1 && n1 == len) {
             gpa[1] = 0;
             break;
         }
-        VmmX86XlateResult r = vmm_x86_mmu_translate(&p, a, acc & ~VMM_X86_ACC_NO_AD, &gpa[k],
-                                                    &err);
+        VmmX86XlateResult r = vmm_x86_mmu_translate(&p, a, acc, &gpa[k], &err);
         if (r == VMM_X86_XLATE_PF) {
             e->cpu->sregs.cr2 = a;
             e->cpu->sregs_dirty = true;
@@ -698,7 +701,7 @@ static void deliver_real(Emu *e, uint8_t vector, uint64_t return_ip)
         raise_gp0(e);
         return;
     }
-    if (!linear_read(e, la & 0xfffff, vec, 4, 0)) {
+    if (!linear_read(e, la & 0xfffff, vec, 4, ACC_SYSTEM)) {
         return;
     }
     uint64_t fl = cpu->regs.rflags;
@@ -723,8 +726,7 @@ static bool idt_gate_dpl(Emu *e, uint8_t vector, unsigned *dpl, bool *present)
         throw_exc(e, EXC_GP, true, vector * 8u + 2);
         return false;
     }
-    if (!linear_read(e, e->cpu->sregs.idt.base + (uint64_t)vector * size, g, 8,
-                     VMM_X86_ACC_NO_AD)) {
+    if (!linear_read(e, e->cpu->sregs.idt.base + (uint64_t)vector * size, g, 8, ACC_SYSTEM)) {
         return false;
     }
     *dpl = (g[5] >> 5) & 3;
@@ -733,13 +735,15 @@ static bool idt_gate_dpl(Emu *e, uint8_t vector, unsigned *dpl, bool *present)
 }
 
 /* Software interrupt @vector: IVT in real mode, otherwise through KVM's injection. */
-static void soft_int(Emu *e, uint8_t vector, bool check_dpl)
+static void soft_int(Emu *e, uint8_t vector, bool int_n)
 {
+    bool check_dpl = true;
     if (e->real) {
         deliver_real(e, vector, e->next_rip);
         return;
     }
-    if (e->v86 && check_dpl && ((e->cpu->regs.rflags & FL_IOPL) >> 12) < 3) {
+    /* Only INT n (not INT3/INTO) is IOPL-sensitive in virtual-8086 mode. */
+    if (e->v86 && int_n && ((e->cpu->regs.rflags & FL_IOPL) >> 12) < 3) {
         raise_gp0(e);
         return;
     }
@@ -769,7 +773,7 @@ static void soft_int(Emu *e, uint8_t vector, bool check_dpl)
 
 static void h_int3(Emu *e)
 {
-    soft_int(e, EXC_BP, true);
+    soft_int(e, EXC_BP, false);
 }
 
 static void h_int(Emu *e)
@@ -784,7 +788,7 @@ static void h_into(Emu *e)
         return;
     }
     if (e->cpu->regs.rflags & FL_OF) {
-        soft_int(e, EXC_OF, true);
+        soft_int(e, EXC_OF, false);
     } else {
         finish(e);
     }
@@ -818,7 +822,7 @@ static bool load_descriptor(Emu *e, uint16_t sel, struct kvm_segment *out, uint6
         return false;
     }
     *addr = base + (sel & ~7u);
-    if (!linear_read(e, *addr, d, 8, VMM_X86_ACC_NO_AD)) {
+    if (!linear_read(e, *addr, d, 8, ACC_SYSTEM)) {
         return false;
     }
     memset(out, 0, sizeof(*out));
@@ -843,7 +847,17 @@ static void mark_accessed(Emu *e, struct kvm_segment *seg, uint64_t addr)
     if (!(seg->type & 1)) {
         seg->type |= 1;
         uint8_t b5 = (uint8_t)(seg->type | seg->s << 4 | seg->dpl << 5 | seg->present << 7);
-        linear_write(e, addr + 5, &b5, 1);
+        uint64_t gpa[2], cr2 = e->cpu->sregs.cr2;
+        unsigned n1;
+        /* An implicit supervisor write, allowed to fail quietly (read-only GDT). */
+        if (translate(e, addr + 5, 1, VMM_X86_ACC_WRITE | ACC_SYSTEM, gpa, &n1)) {
+            e->cpu->ops->write_phys(e->cpu->opaque, gpa[0], &b5, 1);
+        } else {
+            /* Not worth a fault: forget it. */
+            e->fault = false;
+            e->cpu->sregs.cr2 = cr2;
+            memset(&e->cpu->event, 0, sizeof(e->cpu->event));
+        }
     }
 }
 

@@ -474,7 +474,10 @@ static void test_real_mode(void)
     "  dq 0x2222222211111111\n" /* 0x120: cmpxchg8b target */                                 \
     "  dq 0\n"                                                                                \
     "  dq 0x1111111111111111, 0x2222222222222222\n" /* 0x130: cmpxchg16b target */            \
-    "  dd 0x7f80\n" /* 0x140: MXCSR to load: RC = truncate, all masked */
+    "  dd 0x7f80\n" /* 0x140: MXCSR to load: RC = truncate, all masked */                 \
+    "  times (0x150 - ($ - data)) db 0\n"                                                     \
+    "  dd 1, 2, 3, 4\n"         /* 0x150 */                                                   \
+    "  dd 100, 200, 300, 400\n" /* 0x160 */
 
 static void test_protected_mode(gconstpointer data)
 {
@@ -656,6 +659,14 @@ static void test_long_mode(void)
         "  stmxcsr [DATA+248]\n"
         "  ldmxcsr [DATA+0x140]\n"
         "  stmxcsr [DATA+252]\n"
+        "  ldmxcsr [DATA+248]\n"
+        "  movdqu xmm1, [DATA+0x150]\n"
+        "  paddd xmm1, [DATA+0x160]\n"
+        "  pshufd xmm9, xmm1, 0x1b\n"
+        "  pcmpeqb xmm2, xmm2\n"
+        "  pxor xmm2, xmm2\n"
+        "  movdqu [DATA+272], xmm9\n"
+        "  movdqu [DATA+288], xmm2\n"
         "  mov al, 0x42\n"
         "  mov dx, 0x%x\n"
         "  out dx, al\n"
@@ -695,6 +706,10 @@ static void test_long_mode(void)
     g_assert_cmpuint(rd64(r + 240), ==, (uint64_t)__builtin_popcountll(0xf0f0f0f0f0f0f0f1ull));
     g_assert_cmphex(rd32(r + 248), ==, 0x1f80);
     g_assert_cmphex(rd32(r + 252), ==, 0x7f80);
+    static const uint32_t shuffled[4] = {404, 303, 202, 101};
+    g_assert_cmpmem(r + 272, 16, shuffled, 16);
+    static const uint8_t zero[16] = {0};
+    g_assert_cmpmem(r + 288, 16, zero, 16);
 }
 
 int main(int argc, char **argv)

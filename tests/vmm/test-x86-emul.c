@@ -236,7 +236,7 @@ static void test_decode(void)
     uint8_t longp[20];
     memset(longp, 0x66, sizeof(longp));
     g_assert_cmpint(dec(32, longp, sizeof(longp), &i), ==, VMM_X86_DECODE_TOO_LONG);
-    static const uint8_t u[] = {0x0f, 0xef, 0xc0};
+    static const uint8_t u[] = {0x0f, 0xa2}; /* cpuid: KVM's business */
     g_assert_cmpint(dec(32, u, sizeof(u), &i), ==, VMM_X86_DECODE_UNKNOWN);
     static const uint8_t t[] = {0xdd, 0x05, 0x10};
     g_assert_cmpint(dec(64, t, sizeof(t), &i), ==, VMM_X86_DECODE_FETCH);
@@ -371,7 +371,7 @@ static void test_real_mode_int(void)
     /* Unknown instruction in real mode: #UD through IVT[6]. */
     uint16_t ud[2] = {0x0040, 0x2000};
     memcpy(mem + 6 * 4, ud, 4);
-    CODE(c, 0x0f, 0xef, 0xc0);
+    CODE(c, 0x0f, 0xa2);
     uint64_t unknown_before = vmm_x86_emul_total();
     g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_UNKNOWN);
     g_assert_cmpuint(vmm_x86_emul_total(), ==, unknown_before + 1);
@@ -606,6 +606,62 @@ static void test_misc(void)
     g_free(c);
 }
 
+static void test_sse(void)
+{
+    VmmX86Cpu *c = make_cpu(LONG64);
+    /* xmm1 = {1,2,3,4} (dwords), xmm9 = {10,20,30,40}; memory at 0x9000 = {100..400} */
+    uint32_t x1[4] = {1, 2, 3, 4}, x9[4] = {10, 20, 30, 40}, m[4] = {100, 200, 300, 400};
+    memcpy(c->fx + VMM_X87_FX_XMM0 + 16 * 1, x1, 16);
+    memcpy(c->fx + VMM_X87_FX_XMM0 + 16 * 9, x9, 16);
+    memcpy(mem + 0x9000, m, 16);
+    /* paddd xmm1, xmm9 (66 41 0f fe c9); paddd xmm1, [0x9000] (66 0f fe 0c 25 00 90 00 00);
+     * pshufd xmm9, xmm1, 0x1b (66 44 0f 70 c9 1b) */
+    CODE(c, 0x66, 0x41, 0x0f, 0xfe, 0xc9, 0x66, 0x0f, 0xfe, 0x0c, 0x25, 0x00, 0x90, 0x00, 0x00,
+         0x66, 0x44, 0x0f, 0x70, 0xc9, 0x1b);
+    for (int k = 0; k < 3; k++) {
+        g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+        g_assert_cmpint(c->event.kind, ==, VMM_X86_EVENT_NONE);
+    }
+    uint32_t r1[4], r9[4];
+    memcpy(r1, c->fx + VMM_X87_FX_XMM0 + 16 * 1, 16);
+    memcpy(r9, c->fx + VMM_X87_FX_XMM0 + 16 * 9, 16);
+    g_assert_cmpuint(r1[0], ==, 111);
+    g_assert_cmpuint(r1[3], ==, 444);
+    g_assert_cmpuint(r9[0], ==, 444);
+    g_assert_cmpuint(r9[3], ==, 111);
+    g_assert_cmphex(c->regs.rip, ==, 0x1000 + 20);
+    /* divps by zero with ZM unmasked and OSXMMEXCPT: #XM, nothing changes. */
+    uint32_t mx = 0x1f80 & ~(1u << 9);
+    memcpy(c->fx + VMM_X87_FX_MXCSR, &mx, 4);
+    c->sregs.cr4 |= 1u << 10;
+    memset(c->fx + VMM_X87_FX_XMM0 + 16 * 2, 0, 16);
+    CODE(c, 0x0f, 0x5e, 0xca); /* divps xmm1, xmm2 */
+    g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    g_assert_cmpuint(c->event.vector, ==, 19);
+    memcpy(r1, c->fx + VMM_X87_FX_XMM0 + 16 * 1, 16);
+    g_assert_cmpuint(r1[0], ==, 111);
+    /* Masked: the flag is recorded. */
+    mx = 0x1f80;
+    memcpy(c->fx + VMM_X87_FX_MXCSR, &mx, 4);
+    g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    g_assert_cmpint(c->event.kind, ==, VMM_X86_EVENT_NONE);
+    memcpy(&mx, c->fx + VMM_X87_FX_MXCSR, 4);
+    g_assert_cmphex(mx & 0x3f, ==, 0x4);
+    /* Misaligned m128: #GP; no OSFXSR: #UD; MMX form (no prefix): #UD. */
+    c->regs.rip = 0x1000;
+    CODE(c, 0x66, 0x0f, 0xfe, 0x0c, 0x25, 0x04, 0x90, 0x00, 0x00);
+    g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    g_assert_cmpuint(c->event.vector, ==, 13);
+    c->sregs.cr4 &= ~(1ull << 9);
+    g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    g_assert_cmpuint(c->event.vector, ==, 6);
+    c->sregs.cr4 |= 1ull << 9;
+    CODE(c, 0x0f, 0xfe, 0xc1);
+    g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    g_assert_cmpuint(c->event.vector, ==, 6);
+    g_free(c);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -619,5 +675,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vmm/x86-emul/page-fault-rollback", test_page_fault_rollback);
     g_test_add_func("/vmm/x86-emul/cmpxchg16b", test_cmpxchg16b);
     g_test_add_func("/vmm/x86-emul/misc", test_misc);
+    g_test_add_func("/vmm/x86-emul/sse", test_sse);
     return g_test_run();
 }

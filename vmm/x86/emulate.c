@@ -55,6 +55,7 @@ enum {
     F_IMM8 = 1u << 2,
     F_NOPFX = 1u << 3, /* no 66/F2/F3 prefix allowed */
     F_F3 = 1u << 4,    /* mandatory F3 prefix */
+    F_SSE = 1u << 5,   /* SSE register/m128 operation run on the host (h_sse) */
 };
 
 typedef struct Emu Emu;
@@ -394,6 +395,11 @@ static void h_fxsave(Emu *e);
 static void h_fxrstor(Emu *e);
 static void h_popcnt(Emu *e);
 static void h_ud2(Emu *e);
+static void h_sse(Emu *e);
+
+#define SSE(op) {"sse", 1, op, -1, -1, F_MODRM | F_SSE, h_sse}
+#define SSE_IMM(op) {"sse", 1, op, -1, -1, F_MODRM | F_SSE | F_IMM8, h_sse}
+#define SSSE3(op) {"ssse3", 2, op, -1, -1, F_MODRM | F_SSE, h_sse}
 
 /*
  * The instruction table. The first entry matching (map, opcode, prefix, ModRM) wins, so
@@ -435,6 +441,19 @@ static const Entry table[] = {
     {"stmxcsr", 1, 0xae, 3, -1, F_MODRM | F_MEM | F_NOPFX, h_stmxcsr},
     {"cmpxchg8b/16b", 1, 0xc7, 1, -1, F_MODRM | F_MEM, h_cmpxchg8b16b},
     {"popcnt", 1, 0xb8, -1, -1, F_MODRM | F_F3, h_popcnt},
+    /* SSE/SSE2 arithmetic and logic on XMM registers (prefix rules in sse_form()). */
+    SSE(0x51), SSE(0x54), SSE(0x55), SSE(0x56), SSE(0x57), SSE(0x58), SSE(0x59), SSE(0x5c),
+    SSE(0x5d), SSE(0x5e), SSE(0x5f), SSE(0x60), SSE(0x61), SSE(0x62), SSE(0x63), SSE(0x64),
+    SSE(0x65), SSE(0x66), SSE(0x67), SSE(0x68), SSE(0x69), SSE(0x6a), SSE(0x6b), SSE(0x6c),
+    SSE(0x6d), SSE_IMM(0x70), SSE_IMM(0x71), SSE_IMM(0x72), SSE_IMM(0x73), SSE(0x74),
+    SSE(0x75), SSE(0x76), SSE(0x7e), SSE_IMM(0xc6), SSE(0xd1), SSE(0xd2), SSE(0xd3), SSE(0xd4),
+    SSE(0xd5), SSE(0xd8), SSE(0xd9), SSE(0xda), SSE(0xdb), SSE(0xdc), SSE(0xdd), SSE(0xde),
+    SSE(0xdf), SSE(0xe0), SSE(0xe1), SSE(0xe2), SSE(0xe3), SSE(0xe4), SSE(0xe5), SSE(0xe8),
+    SSE(0xe9), SSE(0xea), SSE(0xeb), SSE(0xec), SSE(0xed), SSE(0xee), SSE(0xef), SSE(0xf1),
+    SSE(0xf2), SSE(0xf3), SSE(0xf4), SSE(0xf5), SSE(0xf6), SSE(0xf8), SSE(0xf9), SSE(0xfa),
+    SSE(0xfb), SSE(0xfc), SSE(0xfd), SSE(0xfe),
+    SSSE3(0x00), SSSE3(0x01), SSSE3(0x02), SSSE3(0x03), SSSE3(0x04), SSSE3(0x05), SSSE3(0x06),
+    SSSE3(0x07), SSSE3(0x08), SSSE3(0x09), SSSE3(0x0a), SSSE3(0x0b),
 };
 
 #define N_ENTRIES G_N_ELEMENTS(table)
@@ -1322,6 +1341,136 @@ static void h_popcnt(Emu *e)
     finish(e);
 }
 
+/* ---- SSE on the host ------------------------------------------------------------------ */
+
+/*
+ * Which prefix forms of a whitelisted SSE opcode are valid XMM operations, and the size of
+ * their memory operand (0 = invalid form). Only forms that read XMM/m and write an XMM
+ * register are listed: no GPR operands, no stores.
+ */
+static unsigned sse_form(const VmmX86Insn *i)
+{
+    int pfx = i->rep ? 0xf3 : i->repne ? 0xf2 : i->opsize_prefix ? 0x66 : 0;
+    uint8_t op = i->opcode;
+
+    if (i->map == 2) {
+        return pfx == 0x66 ? 16 : 0;
+    }
+    switch (op) {
+    case 0x51:
+    case 0x58:
+    case 0x59:
+    case 0x5c:
+    case 0x5d:
+    case 0x5e:
+    case 0x5f:
+        return pfx == 0xf3 ? 4 : pfx == 0xf2 ? 8 : 16;
+    case 0x54:
+    case 0x55:
+    case 0x56:
+    case 0x57:
+    case 0xc6:
+        return (pfx == 0 || pfx == 0x66) ? 16 : 0;
+    case 0x70:
+        return pfx != 0 ? 16 : 0;
+    case 0x71:
+    case 0x72:
+    case 0x73: {
+        /* Shift by immediate: 71/72 /2 /4 /6, 73 /2 /3 /6 /7; register operand only. */
+        unsigned ext = (i->modrm >> 3) & 7;
+        bool ok = op == 0x73 ? (ext == 2 || ext == 3 || ext == 6 || ext == 7)
+                             : (ext == 2 || ext == 4 || ext == 6);
+        return (pfx == 0x66 && i->mod == 3 && ok) ? 16 : 0;
+    }
+    case 0x7e:
+        return pfx == 0xf3 ? 8 : 0; /* movq xmm, xmm/m64 */
+    default:
+        return pfx == 0x66 ? 16 : 0;
+    }
+}
+
+static void h_sse(Emu *e)
+{
+    VmmX86Cpu *cpu = e->cpu;
+    VmmX86Insn *i = &e->i;
+    unsigned size = sse_form(i);
+    uint8_t mem[16] __attribute__((aligned(16))) = {0};
+    uint8_t bytes[16];
+    unsigned n = 0;
+
+    if (size == 0) {
+        raise_ud(e);
+        return;
+    }
+    if (!sse_usable(e, true)) {
+        return;
+    }
+    if (i->mod != 3) {
+        uint64_t off = ea(e);
+        if (size == 16 && (off & 15)) {
+            raise_gp0(e);
+            return;
+        }
+        if (!mem_read(e, ea_seg(e), off, mem, size)) {
+            return;
+        }
+    }
+    /* Re-encode for the host: same prefix and opcode, operand registers kept, memory at (%rsi). */
+    if (i->opsize_prefix) {
+        bytes[n++] = 0x66;
+    }
+    if (i->rep) {
+        bytes[n++] = 0xf3;
+    } else if (i->repne) {
+        bytes[n++] = 0xf2;
+    }
+    bool group = i->map == 1 && i->opcode >= 0x71 && i->opcode <= 0x73;
+    unsigned reg = group ? ((i->modrm >> 3) & 7) : i->reg;
+    uint8_t rex = 0x40;
+    if (!group && (reg & 8)) {
+        rex |= 4;
+    }
+    if (i->mod == 3 && (i->rm & 8)) {
+        rex |= 1;
+    }
+    if (rex != 0x40) {
+        bytes[n++] = rex;
+    }
+    bytes[n++] = 0x0f;
+    if (i->map == 2) {
+        bytes[n++] = 0x38;
+    }
+    bytes[n++] = i->opcode;
+    bytes[n++] = i->mod == 3 ? (uint8_t)(0xc0 | (reg & 7) << 3 | (i->rm & 7))
+                             : (uint8_t)((reg & 7) << 3 | 6);
+    if (table[i->entry].flags & F_IMM8) {
+        bytes[n++] = (uint8_t)i->imm;
+    }
+
+    /* Compute with every SIMD exception masked and the flags clear, then judge. */
+    uint32_t mx;
+    memcpy(&mx, cpu->fx + VMM_X87_FX_MXCSR, 4);
+    uint32_t run = (mx & ~0x3fu) | 0x1f80;
+    memcpy(cpu->fx + VMM_X87_FX_MXCSR, &run, 4);
+    vmm_x87_exec_bytes(cpu->fx, bytes, n, mem);
+    uint32_t after;
+    memcpy(&after, cpu->fx + VMM_X87_FX_MXCSR, 4);
+    uint32_t raised = after & 0x3f;
+    if (raised & ~(mx >> 7) & 0x3f) {
+        /* An unmasked SIMD exception: #XM with CR4.OSXMMEXCPT, else #UD (rolled back). */
+        if (cpu->sregs.cr4 & (1ull << 10)) {
+            throw_exc(e, 19, false, 0);
+        } else {
+            raise_ud(e);
+        }
+        return;
+    }
+    mx |= raised;
+    memcpy(cpu->fx + VMM_X87_FX_MXCSR, &mx, 4);
+    cpu->fpu_dirty = true;
+    finish(e);
+}
+
 /* ---- x87 ------------------------------------------------------------------------------ */
 
 /* The #NM and pending-exception checks every waiting x87 instruction makes. */
@@ -1597,7 +1746,8 @@ VmmX86EmulResult vmm_x86_emulate(VmmX86Cpu *cpu)
     const Entry *t = &table[e.i.entry];
     cpu->counter = (unsigned)e.i.entry;
     if (!cpu->fpu_valid && (t->fn == h_x87 || t->fn == h_fwait || t->fn == h_ldmxcsr ||
-                            t->fn == h_stmxcsr || t->fn == h_fxsave || t->fn == h_fxrstor)) {
+                            t->fn == h_stmxcsr || t->fn == h_fxsave || t->fn == h_fxrstor ||
+                            t->fn == h_sse)) {
         return VMM_X86_EMUL_NEED_FPU;
     }
     vmm_x86_emul_count(cpu->counter);
@@ -1662,7 +1812,17 @@ unsigned vmm_x86_emul_stats(VmmX86EmulStat *out, unsigned max)
         if (c == 0) {
             continue;
         }
-        out[n].name = k == COUNTER_UNKNOWN ? "unknown(#UD)" : table[k].name;
+        const char *name = k == COUNTER_UNKNOWN ? "unknown(#UD)" : table[k].name;
+        /* Rows sharing a name (the SSE opcodes, both fnstsw forms) add up. */
+        unsigned j = 0;
+        while (j < n && strcmp(out[j].name, name) != 0) {
+            j++;
+        }
+        if (j < n) {
+            out[j].count += c;
+            continue;
+        }
+        out[n].name = name;
         out[n].count = c;
         n++;
     }

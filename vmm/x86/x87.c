@@ -188,6 +188,46 @@ void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem)
     memcpy(fx, guest, sizeof(guest));
 }
 
+void vmm_x87_exec_bytes(uint8_t *fx, const uint8_t *insn, unsigned len, uint8_t *mem)
+{
+    static const uint8_t head[] = {0x0f, 0xae, 0x02, 0x0f, 0xae, 0x0f}; /* fxsave rdx; fxrstor rdi */
+    static const uint8_t tail[] = {0x0f, 0xae, 0x07, 0x0f, 0xae, 0x0a, 0xc3};
+    uint8_t host[VMM_X87_FXSAVE_SIZE] __attribute__((aligned(16)));
+    uint8_t guest[VMM_X87_FXSAVE_SIZE] __attribute__((aligned(16)));
+    size_t page = 4096;
+
+    if (len == 0 || len > 15) {
+        return;
+    }
+    /* A private one-off page: written, then made executable (never both at once). */
+    uint8_t *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return;
+    }
+    memcpy(p, head, sizeof(head));
+    memcpy(p + sizeof(head), insn, len);
+    memcpy(p + sizeof(head) + len, tail, sizeof(tail));
+    if (mprotect(p, page, PROT_READ | PROT_EXEC) < 0) {
+        munmap(p, page);
+        return;
+    }
+    memcpy(guest, fx, sizeof(guest));
+    /* No reserved MXCSR bits (FXRSTOR would fault). SSE instructions ignore x87 state. */
+    uint32_t mask = host_mxcsr_mask != 0 ? host_mxcsr_mask : 0xffbf;
+    put32(guest + VMM_X87_FX_MXCSR, get32(guest + VMM_X87_FX_MXCSR) & mask);
+    register void *rdi __asm__("rdi") = guest;
+    register void *rsi __asm__("rsi") = mem;
+    register void *rdx __asm__("rdx") = host;
+    __asm__ volatile("sub $128, %%rsp\n\t"
+                     "call *%[fn]\n\t"
+                     "add $128, %%rsp"
+                     : "+r"(rdi), "+r"(rsi), "+r"(rdx)
+                     : [fn] "r"(p)
+                     : "memory", "cc");
+    munmap(p, page);
+    memcpy(fx, guest, sizeof(guest));
+}
+
 bool vmm_x87_pending(const uint8_t *fx)
 {
     uint16_t fcw = get16(fx + VMM_X87_FX_FCW);

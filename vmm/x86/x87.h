@@ -55,6 +55,14 @@ VmmX87Class vmm_x87_classify(uint8_t op, uint8_t modrm, unsigned *mem_size, VmmX
  */
 void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem);
 
+/*
+ * Runs one arbitrary FPU/SSE instruction (@len encoded bytes, its memory operand, if any,
+ * already rewritten to (%rsi)) on the host with @fx loaded, like vmm_x87_exec_host(). The
+ * caller guarantees the bytes are a whitelisted instruction that touches only FPU/SSE
+ * registers and (%rsi), and that it cannot raise an unmasked exception.
+ */
+void vmm_x87_exec_bytes(uint8_t *fx, const uint8_t *insn, unsigned len, uint8_t *mem);
+
 /* Pending unmasked exception (what makes a waiting x87 instruction raise #MF). */
 bool vmm_x87_pending(const uint8_t *fx);
 void vmm_x87_fninit(uint8_t *fx);

@@ -343,33 +343,15 @@ static bool vcpu_emulate(VmmVcpu *vcpu)
     g_autofree VmmX86Cpu *cpu = g_new0(VmmX86Cpu, 1);
     struct kvm_fpu fpu;
     struct kvm_xcrs xcrs = {0};
+    g_autofree struct kvm_xsave *xs = NULL;
+    bool use_xsave = false;
 
     cpu->ops = &emul_ops;
     cpu->opaque = vcpu;
-    g_autofree struct kvm_xsave *xs = g_new0(struct kvm_xsave, 1);
-    bool use_xsave;
 
     if (ioctl(vcpu->fd, KVM_GET_REGS, &cpu->regs) < 0 ||
         ioctl(vcpu->fd, KVM_GET_SREGS, &cpu->sregs) < 0) {
         return false;
-    }
-    /* XSAVE first: its legacy area is the FXSAVE image and the AVX state stays untouched. */
-    use_xsave = ioctl(vcpu->fd, KVM_GET_XSAVE, xs) == 0;
-    if (use_xsave) {
-        memcpy(cpu->fx, xs->region, VMM_X87_FXSAVE_SIZE);
-    } else if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu) == 0) {
-        fpu_to_fx(&fpu, cpu->fx);
-    } else {
-        return false;
-    }
-    cpu->fpu_valid = true;
-    cpu->xcr0 = 1;
-    if (ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs) == 0) {
-        for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++) {
-            if (xcrs.xcrs[i].xcr == 0) {
-                cpu->xcr0 = xcrs.xcrs[i].value;
-            }
-        }
     }
     if (run->emulation_failure.ndata >= 3 &&
         (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
@@ -377,7 +359,29 @@ static bool vcpu_emulate(VmmVcpu *vcpu)
         memcpy(cpu->insn, run->emulation_failure.insn_bytes, cpu->insn_len);
     }
 
-    vmm_x86_emulate(cpu);
+    /* The FPU/XSAVE state costs two more ioctls: only fetched for instructions using it. */
+    if (vmm_x86_emulate(cpu) == VMM_X86_EMUL_NEED_FPU) {
+        xs = g_new0(struct kvm_xsave, 1);
+        use_xsave = ioctl(vcpu->fd, KVM_GET_XSAVE, xs) == 0;
+        if (use_xsave) {
+            /* Its legacy area is the FXSAVE image; the AVX state stays untouched. */
+            memcpy(cpu->fx, xs->region, VMM_X87_FXSAVE_SIZE);
+        } else if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu) == 0) {
+            fpu_to_fx(&fpu, cpu->fx);
+        } else {
+            return false;
+        }
+        cpu->xcr0 = 1;
+        if (ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs) == 0) {
+            for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++) {
+                if (xcrs.xcrs[i].xcr == 0) {
+                    cpu->xcr0 = xcrs.xcrs[i].value;
+                }
+            }
+        }
+        cpu->fpu_valid = true;
+        vmm_x86_emulate(cpu);
+    }
 
     if (cpu->fpu_dirty && use_xsave) {
         memcpy(xs->region, cpu->fx, VMM_X87_FXSAVE_SIZE);

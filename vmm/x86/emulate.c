@@ -1747,7 +1747,7 @@ VmmX86EmulResult vmm_x86_emulate(VmmX86Cpu *cpu)
     cpu->counter = (unsigned)e.i.entry;
     if (!cpu->fpu_valid && (t->fn == h_x87 || t->fn == h_fwait || t->fn == h_ldmxcsr ||
                             t->fn == h_stmxcsr || t->fn == h_fxsave || t->fn == h_fxrstor ||
-                            t->fn == h_sse)) {
+                            t->fn == h_sse || t->fn == h_xgetbv)) {
         return VMM_X86_EMUL_NEED_FPU;
     }
     vmm_x86_emul_count(cpu->counter);

@@ -45,8 +45,8 @@ typedef struct {
 typedef struct {
     struct kvm_regs regs;
     struct kvm_sregs sregs;
+    /* FXSAVE image of the x87/SSE state (see x87.h) and XCR0; valid when fpu_valid. */
     uint64_t xcr0;
-    /* FXSAVE image of the x87/SSE state (see x87.h); valid when fpu_valid. */
     uint8_t fx[512] __attribute__((aligned(16)));
     bool fpu_valid;
 

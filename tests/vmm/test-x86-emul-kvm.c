@@ -333,7 +333,14 @@ static uint16_t rd16(const uint8_t *p)
     "  fwait\n"                                                                               \
     "  fnstenv [DATA+64]\n"                                                                   \
     "  fldenv [DATA+64]\n"                                                                    \
-    "  fnstcw [DATA+96]\n"
+    "  fnstcw [DATA+96]\n"                                                                     \
+    "  fld1\n"                                                                                \
+    "  fldz\n"                                                                                \
+    "  fcomi st0, st1\n"                                                                      \
+    "  setc [DATA+104]\n"                                                                     \
+    "  fcmovb st0, st1\n"                                                                     \
+    "  fstp dword [DATA+108]\n"                                                               \
+    "  fstp st0\n"
 
 static const char x87_data[] = "  times (0x100 - ($ - data)) db 0\n"
                                "  dd 1000003\n"   /* 0x100 */
@@ -402,6 +409,11 @@ static void check_x87(const uint8_t *r)
     /* fnstenv stored the control word we loaded; fldenv restored it, fnstenv masked it. */
     g_assert_cmphex(rd16(r + 64), ==, 0x0c7f);
     g_assert_cmphex(rd16(r + 96), ==, 0x0c7f);
+    /* fcomi set CF (0 < 1) and fcmovb moved 1.0 to st0. */
+    g_assert_cmpuint(r[104], ==, 1);
+    float fone;
+    memcpy(&fone, r + 108, 4);
+    g_assert_cmpfloat(fone, ==, 1.0f);
 }
 
 static void test_real_mode(void)

@@ -262,6 +262,23 @@ static void test_x87_host(void)
     memcpy(&fsw, c->fx + VMM_X87_FX_FSW, 2);
     g_assert_cmphex((fsw >> 11) & 7, ==, 0);
     g_assert_cmphex(vmm_x87_full_tag(c->fx), ==, 0xffff);
+
+    /* fld1; fldz; fcomi st0, st1 (0 < 1: CF); fcmovb st0, st1 (taken);
+     * fstp qword [0x9008]; fstp st0 */
+    c->regs.rflags = 0x8c2; /* OF, SF, ZF: fcomi must clear them */
+    CODE(c, 0xd9, 0xe8, 0xd9, 0xee, 0xdb, 0xf1, 0xda, 0xc1, 0xdd, 0x1d, 0x08, 0x90, 0x00, 0x00,
+         0xdd, 0xd8);
+    for (int k = 0; k < 3; k++) {
+        g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    }
+    g_assert_cmphex(c->regs.rflags, ==, 0x3);
+    for (int k = 0; k < 3; k++) {
+        g_assert_cmpint(vmm_x86_emulate(c), ==, VMM_X86_EMUL_DONE);
+    }
+    double one = 1.0;
+    g_assert_cmpmem(mem + 0x9008, 8, &one, 8);
+    /* fcmov and the others leave EFLAGS alone. */
+    g_assert_cmphex(c->regs.rflags, ==, 0x3);
     g_free(c);
 }
 

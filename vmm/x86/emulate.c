@@ -1612,7 +1612,7 @@ static void h_x87(Emu *e)
     }
 
     /* Host-executed: check, fetch the operand, run, store the operand. */
-    uint8_t mem[16] __attribute__((aligned(16))) = {0};
+    uint8_t mem[VMM_X87_SCRATCH] __attribute__((aligned(16))) = {0};
     if (!x87_wait_check(e, true)) {
         return;
     }
@@ -1628,7 +1628,13 @@ static void h_x87(Emu *e)
             }
         }
     }
-    vmm_x87_exec_host(cpu->fx, op, modrm, mem);
+    uint64_t fl = cpu->regs.rflags;
+    vmm_x87_exec_host(cpu->fx, op, modrm, mem, &fl);
+    if ((op == 0xdb || op == 0xdf) && modrm >= 0xe8 && modrm <= 0xf7) {
+        /* fucomi/fcomi (and the popping forms) report in EFLAGS. */
+        cpu->regs.rflags = fl;
+        cpu->regs_dirty = true;
+    }
     if (memop && dir == VMM_X87_MEM_WRITE && !mem_write(e, seg, off, mem, size)) {
         return;
     }

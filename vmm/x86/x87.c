@@ -101,11 +101,13 @@ VmmX87Class vmm_x87_classify(uint8_t op, uint8_t modrm, unsigned *mem_size, VmmX
 
 /*
  * Stubs, one per (opcode row, ModRM) with all memory forms of a row and reg field sharing
- * one stub that addresses (%rsi). Called as stub(rdi = guest image, rsi = operand,
+ * one stub that addresses (%rsi). Called as stub(rdi = guest image, rsi = scratch,
  * rdx = host save area):
- *   fxsave (%rdx); fxrstor (%rdi); <op modrm'>; fxsave (%rdi); fxrstor (%rdx); ret
+ *   fxsave (%rdx); fxrstor (%rdi); push 24(%rsi); popfq; <op modrm'>; pushfq;
+ *   pop 16(%rsi); fxsave (%rdi); fxrstor (%rdx); ret
+ * The flags round trip serves fcmov (reads CF/ZF/PF) and fcomi/fucomi (write them).
  */
-#define STUB_SIZE 16
+#define STUB_SIZE 32
 #define N_STUBS (8 * 256)
 static uint8_t *stubs;
 static uint32_t host_mxcsr_mask;
@@ -124,7 +126,11 @@ static void build_stubs(void)
             const uint8_t code[] = {
                 0x0f, 0xae, 0x02,           /* fxsave (%rdx) */
                 0x0f, 0xae, 0x0f,           /* fxrstor (%rdi) */
+                0xff, 0x76, 0x18,           /* push 24(%rsi) */
+                0x9d,                       /* popfq */
                 (uint8_t)(0xd8 + row), modrm,
+                0x9c,                       /* pushfq */
+                0x8f, 0x46, 0x10,           /* pop 16(%rsi) */
                 0x0f, 0xae, 0x07,           /* fxsave (%rdi) */
                 0x0f, 0xae, 0x0a,           /* fxrstor (%rdx) */
                 0xc3,                       /* ret */
@@ -145,8 +151,11 @@ static void build_stubs(void)
     stubs = p;
 }
 
-void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem)
+void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem, uint64_t *rflags)
 {
+    /* Only CF, PF and ZF reach the host's flags (TF, DF, AC ... stay the ABI's). */
+    uint64_t in = 0x202 | (*rflags & 0x45);
+    memcpy(mem + 24, &in, 8);
     static gsize once;
     uint8_t host[VMM_X87_FXSAVE_SIZE] __attribute__((aligned(16)));
     uint8_t guest[VMM_X87_FXSAVE_SIZE] __attribute__((aligned(16)));
@@ -180,6 +189,9 @@ void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem)
                      : "+r"(rdi), "+r"(rsi), "+r"(rdx)
                      : [fn] "r"(fn)
                      : "memory", "cc");
+    uint64_t out;
+    memcpy(&out, mem + 16, 8);
+    *rflags = (*rflags & ~0x8d5ull) | (out & 0x45);
     uint16_t fsw = get16(guest + VMM_X87_FX_FSW) | pend;
     if (fsw & ~fcw & 0x3f) {
         fsw |= 0x8080; /* ES and B */

@@ -51,9 +51,13 @@ VmmX87Class vmm_x87_classify(uint8_t op, uint8_t modrm, unsigned *mem_size, VmmX
 
 /*
  * Runs a VMM_X87_HOST instruction on @fx (16-byte aligned, 512 bytes) with @mem (at least
- * 16 bytes) as its memory operand. The caller has checked for pending exceptions.
+ * VMM_X87_SCRATCH bytes; the operand at offset 0) as its memory operand. @rflags: the
+ * guest's flags; CF/PF/ZF go in (fcmov) and come back with OF/SF/AF cleared (fcomi) — the
+ * caller keeps the old value for instructions that do not write flags. The caller has
+ * checked for pending exceptions.
  */
-void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem);
+#define VMM_X87_SCRATCH 32
+void vmm_x87_exec_host(uint8_t *fx, uint8_t op, uint8_t modrm, uint8_t *mem, uint64_t *rflags);
 
 /*
  * Runs one arbitrary FPU/SSE instruction (@len encoded bytes, its memory operand, if any,

@@ -199,8 +199,8 @@ static void blk_handle(VirtioBlk *s, unsigned q, VirtQueueElement *e)
     uint8_t hdr[HDR_LEN];
 
     if (e->out_len < HDR_LEN || e->in_len < 1) {
-        vmm_guest_error("%s: request without header or status byte", s->vp.pci.parent.id);
-        virtqueue_push(&s->vp.vq[q], e, 0);
+        /* Nowhere to report a status: the driver broke the protocol (§5.2.6.1). */
+        virtqueue_mark_broken(&s->vp.vq[q], "virtio-blk request without header or status byte");
         virtqueue_element_free(e);
         return;
     }

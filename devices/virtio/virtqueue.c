@@ -33,7 +33,7 @@ typedef struct {
     uint16_t next;
 } VirtqDesc;
 
-static void vq_fail(VirtQueue *vq, const char *why)
+void virtqueue_mark_broken(VirtQueue *vq, const char *why)
 {
     if (!vq->broken) {
         vmm_guest_error("virtqueue %u: %s; device needs reset", vq->index, why);
@@ -61,7 +61,7 @@ static bool avail_read16(VirtQueue *vq, uint64_t off, uint16_t *v)
         return true;
     }
     if (vmm_guest_read_u16(vq->mem, vq->avail_gpa + off, v) < 0) {
-        vq_fail(vq, "driver ring not readable");
+        virtqueue_mark_broken(vq, "driver ring not readable");
         return false;
     }
     return true;
@@ -74,7 +74,7 @@ static bool used_write16(VirtQueue *vq, uint64_t off, uint16_t v)
         return true;
     }
     if (vmm_guest_write_u16(vq->mem, vq->used_gpa + off, v) < 0) {
-        vq_fail(vq, "device ring not writable");
+        virtqueue_mark_broken(vq, "device ring not writable");
         return false;
     }
     return true;
@@ -87,7 +87,7 @@ static bool used_write32(VirtQueue *vq, uint64_t off, uint32_t v)
         return true;
     }
     if (vmm_guest_write_u32(vq->mem, vq->used_gpa + off, v) < 0) {
-        vq_fail(vq, "device ring not writable");
+        virtqueue_mark_broken(vq, "device ring not writable");
         return false;
     }
     return true;
@@ -145,8 +145,9 @@ int virtqueue_enable(VirtQueue *vq)
     vq->used_map = vmm_guest_map(vq->mem, vq->used_gpa, used_bytes(size), true);
     vq->last_avail = 0;
     vq->used_idx = 0;
+    /* Both sides start at used index 0, so the driver's view is known from the start. */
     vq->signalled_used = 0;
-    vq->signalled_valid = false;
+    vq->signalled_valid = true;
     vq->broken = false;
     vq->enabled = true;
     return 0;
@@ -314,7 +315,7 @@ int virtqueue_pop(VirtQueue *vq, VirtQueueElement **elem)
         return 0;
     }
     if ((uint16_t)(avail_idx - vq->last_avail) > vq->size) {
-        vq_fail(vq, "driver ring index ran ahead of the queue size");
+        virtqueue_mark_broken(vq, "driver ring index ran ahead of the queue size");
         return -EIO;
     }
     /* Acquire: entries and descriptors are read after the index that published them. */
@@ -323,7 +324,7 @@ int virtqueue_pop(VirtQueue *vq, VirtQueueElement **elem)
         return -EIO;
     }
     if (head >= vq->size) {
-        vq_fail(vq, "head index out of range");
+        virtqueue_mark_broken(vq, "head index out of range");
         return -EIO;
     }
 
@@ -331,7 +332,7 @@ int virtqueue_pop(VirtQueue *vq, VirtQueueElement **elem)
     const char *err = walk_chain(vq, head, &b);
     if (err) {
         g_free(b.iov);
-        vq_fail(vq, err);
+        virtqueue_mark_broken(vq, err);
         return -EIO;
     }
     vq->last_avail++;
@@ -382,6 +383,16 @@ bool virtqueue_should_notify(VirtQueue *vq)
     if (!vq->enabled || vq->broken) {
         return false;
     }
+    uint16_t old = vq->signalled_used;
+    bool valid = vq->signalled_valid;
+    uint16_t now = vq->used_idx;
+
+    /* Nothing returned since the last decision: nothing to tell. */
+    if (old == now) {
+        return false;
+    }
+    vq->signalled_used = now;
+    vq->signalled_valid = true;
     /* Full fence: our used->idx store before reading the driver's suppression fields. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!vq->event_idx) {
@@ -393,12 +404,6 @@ bool virtqueue_should_notify(VirtQueue *vq)
     if (!avail_read16(vq, 4 + 2u * vq->size, &v)) {
         return false;
     }
-    uint16_t old = vq->signalled_used;
-    bool valid = vq->signalled_valid;
-    uint16_t now = vq->used_idx;
-
-    vq->signalled_used = now;
-    vq->signalled_valid = true;
     if (!valid) {
         return true;
     }

@@ -116,6 +116,8 @@ bool virtqueue_should_notify(VirtQueue *vq);
  */
 void virtqueue_set_notification(VirtQueue *vq, bool enable);
 bool virtqueue_empty(VirtQueue *vq);
+/* The device found the driver's request malformed: log, mark broken, call on_error. */
+void virtqueue_mark_broken(VirtQueue *vq, const char *why);
 
 /* Copies from/to an iovec array (bounded by its total length). Returns bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len);

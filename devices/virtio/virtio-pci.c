@@ -662,10 +662,15 @@ void virtio_pci_unrealize(VirtioPciDevice *vp)
     }
     vp->ioeventfd_base = 0;
     g_mutex_unlock(&vp->pci.parent.lock);
-    /* Without the lock: removal waits for a running handler, which takes it. */
+    /*
+     * Without the lock: removal waits for a running handler, which takes it. When the
+     * machine is torn down its I/O thread is already gone (m->io NULL).
+     */
     for (unsigned q = 0; q < vp->num_queues; q++) {
         if (vp->notifier[q].fd >= 0) {
-            vmm_iothread_remove_fd(m->io, vp->notifier[q].fd);
+            if (m->io) {
+                vmm_iothread_remove_fd(m->io, vp->notifier[q].fd);
+            }
             close(vp->notifier[q].fd);
             vp->notifier[q].fd = -1;
         }

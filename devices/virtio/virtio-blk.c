@@ -67,8 +67,12 @@ typedef struct {
     BlockDev *bd;     /* Owned */
     bool ro;          /* effective: requested or the image is read-only */
     uint64_t sectors;
-    unsigned inflight;
+    unsigned inflight;                       /* submitted to the block layer */
+    unsigned inflight_q[VIRTIO_MAX_QUEUES];  /* the same, per queue */
+    bool throttled[VIRTIO_MAX_QUEUES];       /* stopped popping at the in-flight cap */
 } VirtioBlk;
+
+static void blk_queue_notify(VirtioPciDevice *vp, unsigned q);
 
 typedef struct {
     VirtioBlk *s;
@@ -147,14 +151,21 @@ static void req_done(void *opaque, int ret)
     BlkReq *r = opaque;
     VirtioBlk *s = r->s;
 
+    unsigned q = r->q;
+
     g_mutex_lock(&s->vp.pci.parent.lock);
     s->inflight--;
+    s->inflight_q[q]--;
     if (ret < 0 && ret != -EOPNOTSUPP) {
         g_message("%s: I/O error: %s", s->vp.pci.parent.id, g_strerror(-ret));
     }
     /* An unsupported discard is not an error: discard is only a hint. */
     req_complete_locked(r, ret < 0 && ret != -EOPNOTSUPP ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK,
                         true);
+    if (s->throttled[q]) {
+        s->throttled[q] = false;
+        blk_queue_notify(&s->vp, q);
+    }
     g_mutex_unlock(&s->vp.pci.parent.lock);
 }
 
@@ -325,6 +336,7 @@ static void blk_handle(VirtioBlk *s, unsigned q, VirtQueueElement *e)
         return;
     }
     s->inflight++;
+    s->inflight_q[q]++;
 }
 
 static void blk_queue_notify(VirtioPciDevice *vp, unsigned q)
@@ -339,12 +351,36 @@ static void blk_queue_notify(VirtioPciDevice *vp, unsigned q)
     /* Drain with kicks suppressed; re-arm, then look again to close the race. */
     do {
         virtqueue_set_notification(vq, false);
-        while (virtqueue_pop(vq, &e) == 1) {
+        for (;;) {
+            /*
+             * A driver that re-queues chains before they complete could make us hold
+             * unbounded work: at one queue's worth in flight, wait for completions.
+             */
+            if (s->inflight_q[q] >= vq->size) {
+                s->throttled[q] = true;
+                break;
+            }
+            if (virtqueue_pop(vq, &e) != 1) {
+                break;
+            }
             blk_handle(s, q, e);
         }
         virtqueue_set_notification(vq, true);
-    } while (!virtqueue_empty(vq));
+    } while (!s->throttled[q] && !virtqueue_empty(vq));
     virtio_pci_queue_maybe_notify(vp, q);
+}
+
+static bool blk_busy(VirtioPciDevice *vp)
+{
+    return ((VirtioBlk *)vp)->inflight > 0;
+}
+
+static void blk_reset(VirtioPciDevice *vp)
+{
+    VirtioBlk *s = (VirtioBlk *)vp;
+
+    /* In-flight requests finish on their own (stale: not returned); stop throttling. */
+    memset(s->throttled, 0, sizeof(s->throttled));
 }
 
 static const VirtioDeviceOps blk_ops = {
@@ -353,6 +389,8 @@ static const VirtioDeviceOps blk_ops = {
     .get_features = blk_get_features,
     .config_read = blk_config_read,
     .queue_notify = blk_queue_notify,
+    .reset = blk_reset,
+    .busy = blk_busy,
 };
 
 static bool parse_format(const char *s, BlockFormat *f)

@@ -108,6 +108,7 @@ static void virtio_device_reset(VirtioPciDevice *vp)
     vp->dfselect = 0;
     vp->gfselect = 0;
     vp->status = 0;
+    vp->reset_pending = false;
     vp->isr = 0;
     vp->queue_sel = 0;
     vp->config_vector = VIRTIO_MSI_NO_VECTOR;
@@ -220,6 +221,12 @@ static uint32_t common_get(VirtioPciDevice *vp, unsigned off)
     case VIRTIO_PCI_COMMON_NUMQ:
         return vp->num_queues;
     case VIRTIO_PCI_COMMON_STATUS:
+        if (vp->reset_pending) {
+            if (vp->ops->busy && vp->ops->busy(vp)) {
+                return vp->status_in_reset;
+            }
+            vp->reset_pending = false;
+        }
         return vp->status;
     case VIRTIO_PCI_COMMON_CFGGENERATION:
         return vp->config_generation;
@@ -275,10 +282,18 @@ static void set_addr_half(uint64_t *addr, bool high, uint32_t v)
 static void set_status(VirtioPciDevice *vp, uint8_t v)
 {
     if (v == 0) {
+        uint8_t before = vp->status;
+
         virtio_device_reset(vp);
+        if (vp->ops->busy && vp->ops->busy(vp)) {
+            vp->reset_pending = true;
+            vp->status_in_reset = before ? before : VIRTIO_STATUS_ACKNOWLEDGE;
+        }
         return;
     }
     uint8_t old = vp->status;
+
+    vp->reset_pending = false;
 
     if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
         /* Accept only features we offered, and only modern (VERSION_1) drivers. */

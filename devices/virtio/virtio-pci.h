@@ -93,6 +93,12 @@ typedef struct {
     void (*queue_notify)(VirtioPciDevice *vp, unsigned q);
     /* Optional: device-specific reset (the driver wrote status 0, or machine reset). */
     void (*reset)(VirtioPciDevice *vp);
+    /*
+     * Optional: requests still in flight. After the driver writes status 0, the status
+     * reads back non-zero until this turns false, so the driver does not reuse buffers
+     * the device may still write (§2.1.2: it waits for status to read 0).
+     */
+    bool (*busy)(VirtioPciDevice *vp);
 } VirtioDeviceOps;
 
 typedef struct {
@@ -113,6 +119,8 @@ struct VirtioPciDevice {
     uint32_t dfselect;
     uint32_t gfselect;
     uint8_t status;
+    bool reset_pending;      /* reset requested while the device was busy */
+    uint8_t status_in_reset; /* what status reads while reset_pending */
     uint8_t config_generation;
     uint8_t isr;
     uint16_t queue_sel;

@@ -584,6 +584,27 @@ static void test_reset(void)
     teardown(&t);
 }
 
+/* 16-bit ring indices wrap: interrupts keep following used_event across the wrap. */
+static void test_index_wrap(void)
+{
+    T t;
+
+    setup(&t);
+    driver_init(&t, default_features() | F_EVENT_IDX);
+    enable_msix(&t);
+    unsigned before = t.f.m->msi_count;
+    unsigned n = 65536 + 40;
+    for (unsigned i = 0; i < n; i++) {
+        /* Every other request asks for an interrupt at the next used index. */
+        put16(&t, AVAIL + 4 + 2 * QSIZE, (i % 2) ? (uint16_t)i : (uint16_t)(i + 7));
+        g_assert_cmpuint(do_request(&t, T_FLUSH, 0, 0, false, NULL), ==, 0);
+    }
+    g_assert_cmpuint(t.f.m->msi_count - before, ==, n / 2);
+    g_assert_cmpuint(get16(&t, USED + 2), ==, (uint16_t)n);
+    g_assert_cmpuint(fake_block.flushes, ==, n);
+    teardown(&t);
+}
+
 /* A driver re-queuing chains that are still in flight cannot pile up unbounded work. */
 static void test_inflight_cap(void)
 {
@@ -843,6 +864,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/intx-isr", test_intx_isr);
     g_test_add_func("/virtio-blk/reset", test_reset);
     g_test_add_func("/virtio-blk/inflight-cap", test_inflight_cap);
+    g_test_add_func("/virtio-blk/index-wrap", test_index_wrap);
     g_test_add_func("/virtio-blk/readonly", test_readonly);
     g_test_add_func("/virtio-blk/multiqueue", test_multiqueue);
     g_test_add_func("/virtio-blk/pci-cfg-window", test_pci_cfg_window);

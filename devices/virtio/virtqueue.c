@@ -221,14 +221,44 @@ static const char *add_buffer(VirtQueue *vq, ChainBuilder *b, const VirtqDesc *d
     if ((uint64_t)d->len > VIRTQ_MAX_ELEM_BYTES - (b->out_len + b->in_len)) {
         return "chain describes too many bytes";
     }
-    if (d->len == 0) {
-        return NULL;
+    uint64_t addr = d->addr;
+    uint64_t len = d->len;
+
+    if (addr + len < addr) {
+        return "buffer wraps the address space";
     }
-    void *host = vmm_guest_map(vq->mem, d->addr, d->len, in);
-    if (!host) {
-        return "buffer outside guest RAM";
+    while (len > 0) {
+        uint64_t chunk = len;
+        void *host = vmm_guest_map(vq->mem, addr, len, in);
+
+        if (!host) {
+            /*
+             * The buffer may straddle two adjacent memory regions: find the longest
+             * prefix inside one (prefixes of a mappable range are mappable).
+             */
+            uint64_t ok = 0;
+            uint64_t bad = len;
+            while (bad - ok > 1) {
+                uint64_t mid = ok + (bad - ok) / 2;
+                if (vmm_guest_map(vq->mem, addr, mid, in)) {
+                    ok = mid;
+                } else {
+                    bad = mid;
+                }
+            }
+            if (ok == 0) {
+                return "buffer outside guest RAM";
+            }
+            chunk = ok;
+            host = vmm_guest_map(vq->mem, addr, chunk, in);
+        }
+        if (b->n >= VIRTQ_MAX_SEGS) {
+            return "chain has too many segments";
+        }
+        builder_add(b, host, chunk, in);
+        addr += chunk;
+        len -= chunk;
     }
-    builder_add(b, host, d->len, in);
     return NULL;
 }
 

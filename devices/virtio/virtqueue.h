@@ -22,6 +22,8 @@
 
 #define VIRTQ_MAX_SIZE 1024u     /* largest queue size a device may offer here */
 #define VIRTQ_MAX_INDIRECT 1024u /* entries in one indirect table */
+/* iovecs per element (a buffer straddling memory regions takes several). */
+#define VIRTQ_MAX_SEGS 2048u
 /* Total bytes one element may describe: bounds the work a single request can cause. */
 #define VIRTQ_MAX_ELEM_BYTES (256u * 1024u * 1024u)
 

@@ -25,6 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static VmmGuestMem *mem;
 static uint8_t *ram;
+/* The same size of RAM cut into three regions at 0x1000 and 0x2000: rings straddle them. */
+static VmmGuestMem *split_mem;
+static uint8_t *split_ram;
 static unsigned errors;
 
 static void on_error(void *opaque, VirtQueue *vq)
@@ -43,6 +46,17 @@ static void init_once(void)
     }
     ram = vmm_guest_mem_ram_ptr(mem, 0, RAM_SIZE);
     if (vmm_guest_mem_add_region(mem, "ram", 0, RAM_SIZE, ram, 0) < 0) {
+        g_error("no region");
+    }
+    split_mem = vmm_guest_mem_new();
+    if (!vmm_guest_mem_alloc_ram(split_mem, RAM_SIZE, NULL)) {
+        g_error("no RAM");
+    }
+    split_ram = vmm_guest_mem_ram_ptr(split_mem, 0, RAM_SIZE);
+    if (vmm_guest_mem_add_region(split_mem, "lo", 0, 0x1000, split_ram, 0) < 0 ||
+        vmm_guest_mem_add_region(split_mem, "mid", 0x1000, 0x1000, split_ram + 0x1000, 0) < 0 ||
+        vmm_guest_mem_add_region(split_mem, "hi", 0x2000, RAM_SIZE - 0x2000, split_ram + 0x2000,
+                                 0) < 0) {
         g_error("no region");
     }
 }
@@ -68,7 +82,7 @@ static void check_elem(const VirtQueueElement *e)
 }
 
 /* Makes random descriptors mostly well-formed so the fuzzer reaches deep states. */
-static void tame_descriptors(uint16_t qsize, uint8_t mode)
+static void tame_descriptors(uint16_t qsize, uint8_t mode, uint64_t avail_gpa)
 {
     for (unsigned i = 0; i < qsize; i++) {
         uint8_t *d = ram + DESC_GPA + 16 * i;
@@ -87,10 +101,10 @@ static void tame_descriptors(uint16_t qsize, uint8_t mode)
         memcpy(d + 14, &next, 2);
     }
     for (unsigned i = 0; i < qsize; i++) {
-        uint16_t *slot = (uint16_t *)(ram + AVAIL_GPA + 4 + 2 * i);
+        uint16_t *slot = (uint16_t *)(ram + avail_gpa + 4 + 2 * i);
         *slot %= qsize;
     }
-    uint16_t *idx = (uint16_t *)(ram + AVAIL_GPA + 2);
+    uint16_t *idx = (uint16_t *)(ram + avail_gpa + 2);
     *idx %= (uint16_t)(qsize + 1);
 }
 
@@ -104,6 +118,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 4) {
         return 0;
     }
+    bool split = data[1] & 8;
+    VmmGuestMem *m = split ? split_mem : mem;
+    ram = split ? split_ram : vmm_guest_mem_ram_ptr(mem, 0, RAM_SIZE);
+    /* Split layout: the driver ring straddles 0x1000, the device ring 0x2000. */
+    uint64_t avail_gpa = split ? 0x0ff0 : AVAIL_GPA;
+    uint64_t used_gpa = split ? 0x1ff0 : USED_GPA;
     uint16_t qsize = (uint16_t)(1u << (data[0] % 8)); /* 1 .. 128 */
     uint8_t flags = data[1];
     size_t nops = MIN((size_t)data[2] * 3, size - 4);
@@ -113,14 +133,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(ram, 0, RAM_SIZE);
     memcpy(ram, data + 4, fill);
     if (flags & 0x80) {
-        tame_descriptors(qsize, data[3]);
+        tame_descriptors(qsize, data[3], avail_gpa);
     }
 
-    virtqueue_init(&vq, mem, 0, on_error, NULL);
+    virtqueue_init(&vq, m, 0, on_error, NULL);
     vq.size = qsize;
     vq.desc_gpa = DESC_GPA;
-    vq.avail_gpa = AVAIL_GPA;
-    vq.used_gpa = USED_GPA;
+    vq.avail_gpa = avail_gpa;
+    vq.used_gpa = used_gpa;
     vq.indirect = flags & 1;
     vq.event_idx = flags & 2;
     if (flags & 4) {
@@ -179,8 +199,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 virtqueue_reset(&vq);
                 vq.size = qsize;
                 vq.desc_gpa = DESC_GPA;
-                vq.avail_gpa = AVAIL_GPA;
-                vq.used_gpa = USED_GPA;
+                vq.avail_gpa = avail_gpa;
+                vq.used_gpa = used_gpa;
                 vq.indirect = flags & 1;
                 vq.event_idx = flags & 2;
                 virtqueue_enable(&vq);

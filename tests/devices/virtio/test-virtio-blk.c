@@ -98,7 +98,15 @@ static void put_desc(T *t, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t f
     put16(t, gpa + 14, next);
 }
 
+static void setup_full2(T *t, bool readonly, uint16_t num_queues, bool split_ram);
+
 static void setup_full(T *t, bool readonly, uint16_t num_queues)
+{
+    setup_full2(t, readonly, num_queues, false);
+}
+
+/* @split_ram: RAM as two adjacent regions meeting at DATA. */
+static void setup_full2(T *t, bool readonly, uint16_t num_queues, bool split_ram)
 {
     g_autoptr(GError) err = NULL;
 
@@ -107,7 +115,16 @@ static void setup_full(T *t, bool readonly, uint16_t num_queues)
     chipset_setup(&t->f, 0);
     g_assert_true(vmm_guest_mem_alloc_ram(t->f.m->mem, RAM_SIZE, &err));
     t->ram = vmm_guest_mem_ram_ptr(t->f.m->mem, 0, RAM_SIZE);
-    g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram", 0, RAM_SIZE, t->ram, 0), >=, 0);
+    if (split_ram) {
+        uint64_t cut = DATA; /* page aligned */
+        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-lo", 0, cut, t->ram, 0), >=,
+                        0);
+        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-hi", cut, RAM_SIZE - cut,
+                                                 t->ram + cut, 0), >=, 0);
+    } else {
+        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram", 0, RAM_SIZE, t->ram, 0), >=,
+                        0);
+    }
 
     VmmCfgNode *node = chipset_addr_cfg(&t->f, "vblk", DEVFN);
     vmm_cfg_set_string(node, "file", "fake.img");
@@ -584,6 +601,25 @@ static void test_reset(void)
     teardown(&t);
 }
 
+/* A buffer straddling two adjacent memory regions is split, not refused. */
+static void test_split_regions(void)
+{
+    T t;
+
+    setup_full2(&t, false, 1, true);
+    driver_init(&t, default_features());
+    put_hdr(&t, HDR, T_IN, 4);
+    memset(t.ram + DATA - 0x200, 0, 1024);
+    t.ram[STATUS] = 0xee;
+    Seg segs[3] = {{HDR, 16, false}, {DATA - 0x200, 1024, true}, {STATUS, 1, true}};
+    submit_at(&t, 0, segs, 3, false);
+    g_assert_cmpuint(fake_block_run(), ==, 1);
+    g_assert_cmpuint(t.ram[STATUS], ==, 0);
+    g_assert_cmpmem(t.ram + DATA - 0x200, 1024, fake_block.data + 4 * 512, 1024);
+    g_assert_cmpuint(rd(&t, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, ==, 0);
+    teardown(&t);
+}
+
 /* 16-bit ring indices wrap: interrupts keep following used_event across the wrap. */
 static void test_index_wrap(void)
 {
@@ -865,6 +901,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/reset", test_reset);
     g_test_add_func("/virtio-blk/inflight-cap", test_inflight_cap);
     g_test_add_func("/virtio-blk/index-wrap", test_index_wrap);
+    g_test_add_func("/virtio-blk/split-regions", test_split_regions);
     g_test_add_func("/virtio-blk/readonly", test_readonly);
     g_test_add_func("/virtio-blk/multiqueue", test_multiqueue);
     g_test_add_func("/virtio-blk/pci-cfg-window", test_pci_cfg_window);

@@ -15,8 +15,8 @@
 
 WEAK BlockDev *block_open(const char *path, const BlockOpenOptions *options, GError **error)
 {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                "%s: this build has no block layer", path);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: this build has no block layer",
+                path);
     return NULL;
 }
 

@@ -89,8 +89,7 @@ static uint32_t get32(T *t, uint64_t gpa)
     return v;
 }
 
-static void put_desc(T *t, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t flags,
-                     uint16_t next)
+static void put_desc(T *t, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
     g_assert_cmpint(vmm_guest_write_u64(t->f.m->mem, gpa, addr), ==, 0);
     g_assert_cmpint(vmm_guest_write_u32(t->f.m->mem, gpa + 8, len), ==, 0);
@@ -117,10 +116,10 @@ static void setup_full2(T *t, bool readonly, uint16_t num_queues, bool split_ram
     t->ram = vmm_guest_mem_ram_ptr(t->f.m->mem, 0, RAM_SIZE);
     if (split_ram) {
         uint64_t cut = DATA; /* page aligned */
-        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-lo", 0, cut, t->ram, 0), >=,
-                        0);
-        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-hi", cut, RAM_SIZE - cut,
-                                                 t->ram + cut, 0), >=, 0);
+        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-lo", 0, cut, t->ram, 0), >=, 0);
+        g_assert_cmpint(
+            vmm_guest_mem_add_region(t->f.m->mem, "ram-hi", cut, RAM_SIZE - cut, t->ram + cut, 0),
+            >=, 0);
     } else {
         g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram", 0, RAM_SIZE, t->ram, 0), >=,
                         0);
@@ -209,8 +208,8 @@ static void submit_at(T *t, uint16_t base, const Seg *segs, unsigned n, bool ind
     uint16_t first = indirect ? 0 : base;
 
     for (unsigned i = 0; i < n; i++) {
-        uint16_t flags = (segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-                         (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+        uint16_t flags =
+            (segs[i].write ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
         put_desc(t, table + 16ull * i, segs[i].gpa, segs[i].len, flags, first + i + 1);
     }
     if (indirect) {
@@ -422,8 +421,8 @@ static void test_indirect_and_batch(void)
     memset(t.ram + DATA, 0, 0x2000);
     t.ram[STATUS] = 0xee;
     Seg segs[5] = {
-        {HDR, 8, false},         {HDR + 8, 8, false},  {DATA, 700, true},
-        {DATA + 0x1000, 836, true}, {STATUS, 1, true},
+        {HDR, 8, false},   {HDR + 8, 8, false}, {DATA, 700, true}, {DATA + 0x1000, 836, true},
+        {STATUS, 1, true},
     };
     submit_at(&t, 0, segs, 5, true);
     g_assert_cmpuint(fake_block_run(), ==, 1);

@@ -685,6 +685,41 @@ static void test_multiqueue(void)
     g_assert_cmpuint(rd(&t, VIRTIO_PCI_COMMON_Q_NOFF, 2), ==, 1);
     wr(&t, VIRTIO_PCI_COMMON_Q_SELECT, 2, 2);
     g_assert_cmpuint(rd(&t, VIRTIO_PCI_COMMON_Q_SIZE, 2), ==, 0);
+
+    /* Queue 0 as usual, plus queue 1 with its own rings and MSI-X vector 2. */
+    driver_init(&t, default_features() | (1ull << 12));
+    const uint64_t desc1 = 0x20000, avail1 = 0x21000, used1 = 0x22000;
+    memset(t.ram + desc1, 0, 0x3000);
+    wr(&t, VIRTIO_PCI_COMMON_Q_SELECT, 1, 2);
+    wr(&t, VIRTIO_PCI_COMMON_Q_SIZE, 4, 2);
+    wr(&t, VIRTIO_PCI_COMMON_Q_DESCLO, desc1, 4);
+    wr(&t, VIRTIO_PCI_COMMON_Q_AVAILLO, avail1, 4);
+    wr(&t, VIRTIO_PCI_COMMON_Q_USEDLO, used1, 4);
+    wr(&t, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+    g_assert_cmpuint(rd(&t, VIRTIO_PCI_COMMON_Q_ENABLE, 2), ==, 1);
+    unsigned msix = find_cap(&t, VMM_PCI_CAP_ID_MSIX, 0);
+    g_assert_cmpuint((cfg_read(&t.f, DEVFN, msix + 2, 2) & 0x7ff) + 1, ==, 3);
+    vmm_bus_write_val(t.f.m->mmio, BAR1_ADDR + 32, 0xfee00000u, 4);
+    vmm_bus_write_val(t.f.m->mmio, BAR1_ADDR + 40, 0x52, 4);
+    vmm_bus_write_val(t.f.m->mmio, BAR1_ADDR + 44, 0, 4);
+    cfg_write(&t.f, DEVFN, msix + 2, 2, 0x8000);
+    wr(&t, VIRTIO_PCI_COMMON_Q_MSIX, 2, 2);
+
+    put_hdr(&t, HDR, T_IN, 9);
+    memset(t.ram + DATA, 0, 512);
+    put_desc(&t, desc1, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(&t, desc1 + 16, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    put_desc(&t, desc1 + 32, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+    put16(&t, avail1 + 4, 0);
+    put16(&t, avail1 + 2, 1);
+    unsigned msis = t.f.m->msi_count;
+    wr(&t, VIRTIO_PCI_NOTIFY_OFF + 4, 1, 2);
+    g_assert_cmpuint(fake_block_run(), ==, 1);
+    g_assert_cmpuint(get16(&t, used1 + 2), ==, 1);
+    g_assert_cmpuint(get16(&t, USED + 2), ==, 0);
+    g_assert_cmpmem(t.ram + DATA, 512, fake_block.data + 9 * 512, 512);
+    g_assert_cmpuint(t.f.m->msi_count, ==, msis + 1);
+    g_assert_cmphex(t.f.m->last_msi_data, ==, 0x52);
     teardown(&t);
 }
 

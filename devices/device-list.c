@@ -12,6 +12,7 @@
 #include "devices/misc/testexit.h"
 #include "devices/rtc/mc146818.h"
 #include "devices/serial/serial-16550.h"
+#include "devices/virtio/virtio-blk.h"
 
 /* One line per device model, alphabetical. */
 static const VmmDeviceType *const all_types[] = {
@@ -24,6 +25,7 @@ static const VmmDeviceType *const all_types[] = {
     &rtc_type,
     &serial16550_type,
     &testexit_type,
+    &virtio_blk_type,
     NULL,
 };
 

@@ -430,14 +430,8 @@ static bool virtio_blk_realize(VmmDevice *dev, GError **error)
         return false;
     }
     opts.read_only = s->readonly;
-    /*
-     * Completions run on the block layer's worker threads for now, not on the I/O
-     * thread: vmm_machine_free() frees the I/O thread before it destroys devices, and
-     * block_close() then unregisters from the freed thread. req_done() takes the device
-     * lock, so either thread is correct; switch to dev->machine->io once teardown keeps
-     * the I/O thread alive until the devices are gone.
-     */
-    opts.io = NULL;
+    /* Completions run on the I/O thread (NULL on fake machines: then on block workers). */
+    opts.io = dev->machine->io;
     s->bd = block_open(s->file, &opts, error);
     if (!s->bd) {
         return false;

@@ -1468,7 +1468,10 @@ void ata_exec_command(AtaDrive *d, uint8_t cmd)
             cmd_ok(d);
             return;
         }
-        vmm_guest_error("ata: unsupported command 0x%02x", cmd);
+        /* IDENTIFY PACKET DEVICE is how firmware tells disks from ATAPI: not an error. */
+        if (cmd != CMD_IDENTIFY_PACKET) {
+            vmm_guest_error("ata: unsupported command 0x%02x", cmd);
+        }
         cmd_abort(d);
         return;
     }

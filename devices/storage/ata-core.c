@@ -147,6 +147,7 @@ static void reset_xfer(AtaDrive *d)
 /* Final status of a command; @irq false for the few commands that end silently. */
 static void finish(AtaDrive *d, uint8_t error, bool irq)
 {
+    d->last_dma = d->dma;
     reset_xfer(d);
     d->error = error;
     d->status = ATA_STAT_DRDY | ATA_STAT_DSC;

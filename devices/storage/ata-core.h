@@ -118,6 +118,7 @@ struct AtaDrive {
     uint32_t drq_bytes;     /* PIO DRQ block size */
     AtaXferDir dir;
     bool dma;               /* this command's data moves by DMA */
+    bool last_dma;          /* the command that just finished moved data by DMA */
     bool dma_waiting;       /* data ready but the DMA engine is not started */
     bool irq_on_drq;        /* raise INTRQ with the next PIO block */
     AtaStepFunc step;       /* runs when the window has been moved */

@@ -187,7 +187,7 @@ static void ide_drive_done(void *opaque, AtaDrive *d)
     IdeChannel *c = opaque;
 
     /* Active stays set when the PRDs describe more memory than the drive moved. */
-    if (d->dma && (c->bm_status & BM_STATUS_ACTIVE)) {
+    if (d->last_dma && (c->bm_status & BM_STATUS_ACTIVE)) {
         if ((d->status & ATA_STAT_ERR) || (c->prd_eot && c->prd_left == 0)) {
             c->bm_status &= (uint8_t)~BM_STATUS_ACTIVE;
         }

@@ -276,6 +276,9 @@ static void put_prd(IdeFixture *x, uint32_t at, uint32_t addr, uint32_t len, boo
     memcpy(x->f.ram + at, e, sizeof(e));
 }
 
+/* Bus master status seen right after the interrupt of the last dma_cmd(). */
+static uint8_t last_bm_status;
+
 /* Runs a DMA command on the primary master; returns the ATA status. */
 static uint8_t dma_cmd(IdeFixture *x, uint8_t cmd, uint64_t lba, unsigned count, bool lba48,
                        uint32_t prd, bool to_memory)
@@ -287,6 +290,7 @@ static uint8_t dma_cmd(IdeFixture *x, uint8_t cmd, uint64_t lba, unsigned count,
     outb(x, PRI + 7, cmd);
     vmm_bus_write_val(x->f.m->pio, BM, to_memory ? 0x09 : 0x01, 1);
     storage_wait(bm_irq, x);
+    last_bm_status = (uint8_t)vmm_bus_read_val(x->f.m->pio, BM + 2, 1);
     vmm_bus_write_val(x->f.m->pio, BM, to_memory ? 0x08 : 0x00, 1);
     return wait_ready(x, PRI);
 }
@@ -303,8 +307,12 @@ static void test_dma(void)
     check_sector(x.f.ram + 0x20000, 40, 0x1234, 512);
     check_sector(x.f.ram + 0x20200, 41, 0x1234, 512);
     check_sector(x.f.ram + 0x30000, 42, 0x1234, 512);
-    /* PRDs used up exactly: Active clear, no error. */
-    g_assert_cmphex(vmm_bus_read_val(x.f.m->pio, BM + 2, 1) & 0x03, ==, 0);
+    /* PRDs used up exactly: Active clear (before the driver stops the engine), no error. */
+    g_assert_cmphex(last_bm_status & 0x07, ==, 0x04);
+    /* PRDs larger than the transfer: Active stays set with the interrupt. */
+    put_prd(&x, 0x10000, 0x20000, 4096, true);
+    g_assert_cmphex(dma_cmd(&x, 0xc8, 40, 1, false, 0x10000, true), ==, 0x50);
+    g_assert_cmphex(last_bm_status & 0x07, ==, 0x05);
 
     /* READ DMA EXT, 64 KiB entry encoded as 0. */
     put_prd(&x, 0x10000, 0x40000, 0, true);
@@ -552,6 +560,44 @@ static void test_atapi_basic(void)
     ide_teardown(&x);
 }
 
+static bool bm2_irq(void *opaque)
+{
+    IdeFixture *x = opaque;
+
+    return (vmm_bus_read_val(x->f.m->pio, BM + 8 + 2, 1) & 0x04) != 0;
+}
+
+/* ATAPI READ(10) by bus-master DMA on the secondary channel (features bit 0). */
+static void test_atapi_dma(void)
+{
+    IdeFixture x;
+    const uint8_t cdb[12] = {0x28, 0, 0, 0, 0, 7, 0, 0, 2};
+
+    ide_setup(&x, true);
+    outb(&x, SEC_CTL, 0x00);
+    put_prd(&x, 0x10000, 0x60000, 2048, false);
+    put_prd(&x, 0x10008, 0x70000, 2048, true);
+    vmm_bus_write_val(x.f.m->pio, BM + 8 + 4, 0x10000, 4);
+    vmm_bus_write_val(x.f.m->pio, BM + 8, 0x08, 1);
+    outb(&x, SEC + 6, 0xa0);
+    outb(&x, SEC + 1, 0x01);
+    outb(&x, SEC + 7, 0xa0);
+    g_assert_cmphex(wait_ready(&x, SEC) & ST_DRQ, ==, ST_DRQ);
+    for (unsigned i = 0; i < 6; i++) {
+        outw(&x, SEC, (uint16_t)(cdb[2 * i] | (cdb[2 * i + 1] << 8)));
+    }
+    vmm_bus_write_val(x.f.m->pio, BM + 8, 0x09, 1);
+    storage_wait(bm2_irq, &x);
+    g_assert_cmphex(vmm_bus_read_val(x.f.m->pio, BM + 8 + 2, 1) & 0x07, ==, 0x04);
+    vmm_bus_write_val(x.f.m->pio, BM + 8, 0x08, 1);
+    g_assert_cmphex(wait_ready(&x, SEC), ==, 0x50);
+    g_assert_cmphex(inb(&x, SEC + 2) & 3, ==, 3);
+    g_assert_true(x.f.m->irq_level[IDE_SECONDARY_GSI]);
+    check_sector(x.f.ram + 0x60000, 7, 0xc0de, 2048);
+    check_sector(x.f.ram + 0x70000, 8, 0xc0de, 2048);
+    ide_teardown(&x);
+}
+
 static void test_atapi_errors_and_media(void)
 {
     IdeFixture x;
@@ -625,6 +671,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/dma", test_dma);
     g_test_add_func("/ide/hostile", test_hostile);
     g_test_add_func("/ide/atapi", test_atapi_basic);
+    g_test_add_func("/ide/atapi-dma", test_atapi_dma);
     g_test_add_func("/ide/atapi-errors-media", test_atapi_errors_and_media);
     return g_test_run();
 }

@@ -577,6 +577,11 @@ static void port_write_cmd(AhciPort *p, uint32_t v)
         }
     } else {
         /* Stopping clears the issued commands (AHCI 1.3 section 3.3.14). */
+        if (p->busy) {
+            /* The running command is abandoned: its completion must not land in a new one. */
+            ata_drive_soft_reset(&p->drive);
+            p->busy = false;
+        }
         p->cmd &= ~(CMD_CR | (0x1fu << CMD_CCS_SHIFT));
         p->ci = 0;
         p->sact = 0;

@@ -1147,6 +1147,9 @@ static void atapi_exec_packet(AtaDrive *d)
         d->drq_bytes = 0xfffe;
     }
     d->drq_bytes &= ~1u;
+    if (d->drq_bytes == 0) {
+        d->drq_bytes = 2;
+    }
     d->dma = (d->feature & 0x01) != 0;
     d->irq_on_drq = true;
     d->dma_bytes = 0;

@@ -210,8 +210,8 @@ static void xfer_dma(AtaDrive *d)
             return;
         }
         if (n <= 0) {
-            vmm_guest_error("ata: DMA transfer failed (%d) after %u of %u bytes", n,
-                            d->buf_pos, d->buf_len);
+            vmm_guest_error("ata: DMA transfer failed (%d) after %u of %u bytes", n, d->buf_pos,
+                            d->buf_len);
             if (is_atapi(d) && d->command == CMD_PACKET) {
                 atapi_fail(d, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
             } else {
@@ -320,11 +320,11 @@ bool ata_busy(AtaDrive *d)
 /* ---- asynchronous block I/O --------------------------------------------------------------- */
 
 typedef struct {
-    AtaDrive *d;        /* Borrowed: outlives requests (block_close waits for them) */
+    AtaDrive *d; /* Borrowed: outlives requests (block_close waits for them) */
     unsigned gen;
     bool write;
     uint32_t len;
-    uint8_t *bounce;    /* Owned */
+    uint8_t *bounce; /* Owned */
 } AtaRequest;
 
 static void ata_io_cb(void *opaque, int ret)
@@ -617,8 +617,7 @@ static bool range_ok(AtaDrive *d, uint64_t lba, uint64_t count)
 
 static void rw_error(AtaDrive *d, int ret)
 {
-    vmm_guest_error("ata: I/O error at sector %" G_GUINT64_FORMAT ": %s", d->lba,
-                    g_strerror(-ret));
+    vmm_guest_error("ata: I/O error at sector %" G_GUINT64_FORMAT ": %s", d->lba, g_strerror(-ret));
     finish(d, ATA_ERR_ABRT | (d->dir == ATA_XFER_IN ? ATA_ERR_UNC : 0), true);
 }
 
@@ -890,12 +889,12 @@ static uint32_t mode_page(AtaDrive *d, uint8_t page, uint8_t *p)
         p[0] = 0x2a;
         p[1] = 0x12;
         p[2] = 0x00;
-        p[4] = 0x71; /* multisession, mode 2 form 1/2, audio play */
-        p[5] = 0x03; /* CD-DA commands, accurate stream */
+        p[4] = 0x71;                          /* multisession, mode 2 form 1/2, audio play */
+        p[5] = 0x03;                          /* CD-DA commands, accurate stream */
         p[6] = 0x29 | (d->locked ? 0x02 : 0); /* tray, eject, lock */
-        put_be16(p + 8, 706);  /* 4x, in kB/s */
-        put_be16(p + 10, 256); /* volume levels */
-        put_be16(p + 12, 512); /* buffer, kB */
+        put_be16(p + 8, 706);                 /* 4x, in kB/s */
+        put_be16(p + 10, 256);                /* volume levels */
+        put_be16(p + 12, 512);                /* buffer, kB */
         put_be16(p + 14, 706);
         return 20;
     default:
@@ -1572,8 +1571,8 @@ static BlockDev *open_medium(AtaDrive *d, const char *path, BlockFormat format, 
 }
 
 bool ata_drive_init(AtaDrive *d, bool present, AtaMediaKind kind, const char *path,
-                    BlockFormat format, bool read_only, const char *serial, GMutex *lock,
-                    void *io, const AtaOps *ops, void *opaque, GError **error)
+                    BlockFormat format, bool read_only, const char *serial, GMutex *lock, void *io,
+                    const AtaOps *ops, void *opaque, GError **error)
 {
     memset(d, 0, sizeof(*d));
     d->present = present;

@@ -104,8 +104,9 @@ static int submit(BlockDev *bd, int kind, uint64_t offset, const struct iovec *i
 {
     FakeReq *r;
 
-    if (kind != 2 && (niov != 1 || offset % BLOCK_SECTOR_SIZE || iov[0].iov_len % BLOCK_SECTOR_SIZE ||
-                      offset > bd->size || iov[0].iov_len > bd->size - offset)) {
+    if (kind != 2 &&
+        (niov != 1 || offset % BLOCK_SECTOR_SIZE || iov[0].iov_len % BLOCK_SECTOR_SIZE ||
+         offset > bd->size || iov[0].iov_len > bd->size - offset)) {
         return -EINVAL;
     }
     if (kind == 1 && bd->read_only) {

@@ -16,7 +16,7 @@
 #define DISK_SECTORS 4096u
 #define CD_BLOCKS 100u
 
-#define PX(p, r) (0x100u + (p) * 0x80u + (r))
+#define PX(p, r) (0x100u + (p)*0x80u + (r))
 #define PX_CLB 0x00
 #define PX_FB 0x08
 #define PX_IS 0x10
@@ -136,8 +136,8 @@ static uint32_t issue(AhciFixture *x, unsigned p, unsigned slot, const uint8_t c
     uint32_t is;
     CiWait w = {x, p, 1u << slot};
 
-    hdr[0] = GUINT32_TO_LE(5u | (acmd ? 1u << 5 : 0) | (write ? 1u << 6 : 0) |
-                           ((uint32_t)nprd << 16));
+    hdr[0] =
+        GUINT32_TO_LE(5u | (acmd ? 1u << 5 : 0) | (write ? 1u << 6 : 0) | ((uint32_t)nprd << 16));
     hdr[1] = 0xdeadbeef; /* PRDBC: the HBA overwrites it */
     hdr[2] = GUINT32_TO_LE(ctba);
     memcpy(ram + clb_of(p) + slot * 32, hdr, sizeof(hdr));

@@ -270,8 +270,7 @@ static bool bm_irq(void *opaque)
 
 static void put_prd(IdeFixture *x, uint32_t at, uint32_t addr, uint32_t len, bool eot)
 {
-    uint32_t e[2] = {GUINT32_TO_LE(addr),
-                     GUINT32_TO_LE((len & 0xffff) | (eot ? 0x80000000u : 0))};
+    uint32_t e[2] = {GUINT32_TO_LE(addr), GUINT32_TO_LE((len & 0xffff) | (eot ? 0x80000000u : 0))};
 
     memcpy(x->f.ram + at, e, sizeof(e));
 }

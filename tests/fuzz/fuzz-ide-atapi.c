@@ -116,7 +116,7 @@ static uint8_t settle(VmmMachine *m, uint16_t ctl)
     uint8_t st = 0xff;
 
     /* Bounded: a DMA command waiting for a bus master start stays BSY. */
-    for (unsigned i = 0; i < 50; i++) {
+    for (unsigned i = 0; i < 25; i++) {
         st = (uint8_t)vmm_bus_read_val(m->pio, ctl, 1);
         if (!(st & 0x80)) {
             break;

@@ -499,6 +499,43 @@ static void test_hostile(void)
     ahci_teardown(&x);
 }
 
+/* Linux's resets: COMRESET through PxSCTL.DET, then a soft reset by two control FISes. */
+static void test_resets(void)
+{
+    AhciFixture x;
+    uint8_t cfis[20] = {0x27, 0x00};
+    Prd prd = {0x300000, 512};
+
+    ahci_setup(&x, true);
+    wr(&x, PX(1, 0x2c), 0x301);
+    g_assert_cmphex(rd(&x, PX(1, PX_SSTS)) & 0xf, ==, 0);
+    wr(&x, PX(1, 0x2c), 0x300);
+    g_assert_cmphex(rd(&x, PX(1, PX_SSTS)) & 0xf, ==, 3);
+    g_assert_cmphex(rd(&x, PX(1, PX_SIG)), ==, 0xeb140101u);
+    g_assert_cmphex(rd(&x, PX(1, PX_TFD)) & 0x88, ==, 0);
+    g_assert_cmphex(rd(&x, PX(1, PX_SERR)) & (1u << 26), ==, 1u << 26);
+    /* The signature FIS landed in the receive area. */
+    g_assert_cmphex(x.f.ram[fb_of(1) + 0x40], ==, 0x34);
+    g_assert_cmphex(x.f.ram[fb_of(1) + 0x40 + 5], ==, 0x14);
+    g_assert_cmphex(x.f.ram[fb_of(1) + 0x40 + 6], ==, 0xeb);
+
+    /* Soft reset: SRST set, then cleared; no interrupt, slot done, signature posted. */
+    memset(x.f.ram + fb_of(0) + 0x40, 0, 20);
+    cfis[15] = 0x04;
+    g_assert_cmphex(issue(&x, 0, 0, cfis, NULL, NULL, 0, false) & (IS_TFES | IS_HBFS), ==, 0);
+    cfis[15] = 0x00;
+    g_assert_cmphex(issue(&x, 0, 0, cfis, NULL, NULL, 0, false) & (IS_TFES | IS_HBFS), ==, 0);
+    g_assert_cmphex(x.f.ram[fb_of(0) + 0x40], ==, 0x34);
+    g_assert_cmphex(x.f.ram[fb_of(0) + 0x40 + 12], ==, 1);
+    g_assert_cmphex(rd(&x, PX(0, PX_SIG)), ==, 0x101);
+    g_assert_cmphex(rd(&x, PX(0, PX_TFD)) & 0xff, ==, 0x50);
+    /* The port still works. */
+    fis_rw(cfis, 0x25, 5, 1);
+    g_assert_cmphex(issue(&x, 0, 7, cfis, NULL, &prd, 1, false) & IS_TFES, ==, 0);
+    check_sector(x.f.ram + 0x300000, 5, 0x5a7a, 512);
+    ahci_teardown(&x);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -506,5 +543,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ahci/identify-rw", test_identify_rw);
     g_test_add_func("/ahci/atapi", test_atapi);
     g_test_add_func("/ahci/hostile", test_hostile);
+    g_test_add_func("/ahci/resets", test_resets);
     return g_test_run();
 }

@@ -261,6 +261,67 @@ static void test_pio_write(void)
     ide_teardown(&x);
 }
 
+/* CHS addressing after INITIALIZE DEVICE PARAMETERS, EXECUTE DEVICE DIAGNOSTIC, features. */
+static void test_chs_diag_features(void)
+{
+    IdeFixture x;
+    uint8_t buf[512];
+
+    ide_setup(&x, true);
+    /* 4 heads, 32 sectors per track: C/H/S 2/3/5 is LBA (2 * 4 + 3) * 32 + 4 = 356. */
+    outb(&x, PRI + 2, 32);
+    outb(&x, PRI + 6, 0xa0 | 3);
+    outb(&x, PRI + 7, 0x91);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    outb(&x, PRI + 2, 1);
+    outb(&x, PRI + 3, 5);
+    outb(&x, PRI + 4, 2);
+    outb(&x, PRI + 5, 0);
+    outb(&x, PRI + 6, 0xa0 | 3);
+    outb(&x, PRI + 7, 0x20);
+    g_assert_cmphex(wait_ready(&x, PRI) & (ST_DRQ | ST_ERR), ==, ST_DRQ);
+    for (unsigned i = 0; i < 256; i++) {
+        uint16_t v = inw(&x, PRI);
+        buf[2 * i] = (uint8_t)v;
+        buf[2 * i + 1] = (uint8_t)(v >> 8);
+    }
+    check_sector(buf, 356, 0x1234, 512);
+    /* Sector 0 does not exist in CHS. */
+    outb(&x, PRI + 3, 0);
+    outb(&x, PRI + 7, 0x20);
+    g_assert_cmphex(wait_ready(&x, PRI) & ST_ERR, ==, ST_ERR);
+
+    /* Diagnostics: signature and "passed" in the error register. */
+    outb(&x, PRI + 6, 0xa0);
+    outb(&x, PRI + 7, 0x90);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    g_assert_cmphex(inb(&x, PRI + 1), ==, 0x01);
+    g_assert_cmphex(inb(&x, PRI + 2), ==, 0x01);
+    g_assert_cmphex(inb(&x, PRI + 4), ==, 0x00);
+
+    /* SET FEATURES: UDMA 5 accepted and shown in IDENTIFY word 88, UDMA 7 refused. */
+    outb(&x, PRI + 1, 0x03);
+    outb(&x, PRI + 2, 0x45);
+    outb(&x, PRI + 7, 0xef);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    outb(&x, PRI + 2, 0x47);
+    outb(&x, PRI + 7, 0xef);
+    g_assert_cmphex(wait_ready(&x, PRI) & ST_ERR, ==, ST_ERR);
+    outb(&x, PRI + 7, 0xec);
+    g_assert_cmphex(wait_ready(&x, PRI) & ST_DRQ, ==, ST_DRQ);
+    for (unsigned i = 0; i < 256; i++) {
+        uint16_t v = inw(&x, PRI);
+        if (i == 88) {
+            g_assert_cmphex(v, ==, 0x203f);
+        }
+    }
+    /* CHECK POWER MODE: active. */
+    outb(&x, PRI + 7, 0xe5);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    g_assert_cmphex(inb(&x, PRI + 2), ==, 0xff);
+    ide_teardown(&x);
+}
+
 static bool bm_irq(void *opaque)
 {
     IdeFixture *x = opaque;
@@ -667,6 +728,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/identify", test_identify);
     g_test_add_func("/ide/pio-read", test_pio_read);
     g_test_add_func("/ide/pio-write", test_pio_write);
+    g_test_add_func("/ide/chs-diag-features", test_chs_diag_features);
     g_test_add_func("/ide/dma", test_dma);
     g_test_add_func("/ide/hostile", test_hostile);
     g_test_add_func("/ide/atapi", test_atapi_basic);

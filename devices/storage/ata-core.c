@@ -388,7 +388,8 @@ static void ata_io_submit(AtaDrive *d, bool write, uint32_t bytes, AtaIoDoneFunc
     }
 }
 
-static void flush_cb(void *opaque, int ret)
+/* Completion of a request without data (flush, discard). */
+static void nodata_cb(void *opaque, int ret)
 {
     AtaRequest *r = opaque;
     AtaDrive *d = r->d;
@@ -424,7 +425,7 @@ static void ata_flush(AtaDrive *d)
     r->gen = d->gen;
     d->io_done = flush_done;
     d->inflight++;
-    if (block_flush_async(d->bd, flush_cb, r) < 0) {
+    if (block_flush_async(d->bd, nodata_cb, r) < 0) {
         d->inflight--;
         d->io_done = NULL;
         g_free(r);
@@ -515,6 +516,8 @@ static void ata_identify(AtaDrive *d)
     w[85] = (uint16_t)(0x4008 | (d->write_cache ? 0x20 : 0));
     w[86] = 0x3400;
     w[87] = 0x4000;
+    w[105] = ATA_DSM_MAX_BLOCKS;
+    w[169] = 0x0001; /* DATA SET MANAGEMENT: TRIM */
     w[100] = (uint16_t)d->sectors;
     w[101] = (uint16_t)(d->sectors >> 16);
     w[102] = (uint16_t)(d->sectors >> 32);
@@ -759,6 +762,88 @@ static void ata_set_features(AtaDrive *d)
         return;
     }
     cmd_ok(d);
+}
+
+/* ---- DATA SET MANAGEMENT (TRIM) ----------------------------------------------------------- */
+
+static void dsm_next(AtaDrive *d);
+
+static void dsm_discard_done(AtaDrive *d, int ret)
+{
+    /* TRIM is advisory: an image that cannot discard just keeps the data. */
+    if (ret < 0 && ret != -ENOTSUP && ret != -EOPNOTSUPP) {
+        cmd_abort(d);
+        return;
+    }
+    dsm_next(d);
+}
+
+/* Discards the next non-empty range of the list in the buffer, or completes. */
+static void dsm_next(AtaDrive *d)
+{
+    while (d->remaining > 0) {
+        const uint8_t *e = d->buf + (size_t)(d->chunk - d->remaining) * 8;
+        uint64_t v = 0;
+        uint64_t lba;
+        uint32_t n;
+        AtaRequest *r;
+        int ret;
+
+        for (unsigned i = 0; i < 8; i++) {
+            v |= (uint64_t)e[i] << (8 * i);
+        }
+        lba = v & 0xffffffffffffull;
+        n = (uint32_t)(v >> 48);
+        d->remaining--;
+        if (n == 0) {
+            continue;
+        }
+        if (!range_ok(d, lba, n)) {
+            vmm_guest_error("ata: TRIM range %" G_GUINT64_FORMAT "+%u outside the disk", lba, n);
+            finish(d, ATA_ERR_IDNF | ATA_ERR_ABRT, true);
+            return;
+        }
+        r = g_new0(AtaRequest, 1);
+        r->d = d;
+        r->gen = d->gen;
+        d->io_done = dsm_discard_done;
+        d->inflight++;
+        d->status = ATA_STAT_DRDY | ATA_STAT_DSC | ATA_STAT_BSY;
+        ret = block_discard_async(d->bd, lba * ATA_SECTOR_SIZE, (uint64_t)n * ATA_SECTOR_SIZE,
+                                  nodata_cb, r);
+        if (ret < 0) {
+            d->inflight--;
+            d->io_done = NULL;
+            g_free(r);
+            if (ret == -ENOTSUP || ret == -EOPNOTSUPP) {
+                continue;
+            }
+            cmd_abort(d);
+        }
+        return;
+    }
+    cmd_ok(d);
+}
+
+static void dsm_ranges_moved(AtaDrive *d)
+{
+    d->chunk = d->buf_len / 8;
+    d->remaining = d->chunk;
+    dsm_next(d);
+}
+
+static void ata_dsm(AtaDrive *d)
+{
+    uint32_t blocks = (uint32_t)d->nsector | ((uint32_t)d->hob_nsector << 8);
+
+    if (!(d->feature & 0x01) || blocks == 0 || blocks > ATA_DSM_MAX_BLOCKS || d->read_only ||
+        d->bd == NULL) {
+        cmd_abort(d);
+        return;
+    }
+    d->dma = true;
+    d->dma_bytes = 0;
+    xfer_start(d, ATA_XFER_OUT, blocks * ATA_SECTOR_SIZE, dsm_ranges_moved);
 }
 
 /* ---- ATAPI -------------------------------------------------------------------------------- */
@@ -1413,6 +1498,9 @@ void ata_exec_command(AtaDrive *d, uint8_t cmd)
         return;
     case CMD_SET_FEATURES:
         ata_set_features(d);
+        return;
+    case CMD_DSM:
+        ata_dsm(d);
         return;
     case CMD_SET_MULTIPLE:
         if (d->nsector == 0 || d->nsector > MAX_MULT_SECTORS ||

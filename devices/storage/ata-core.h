@@ -39,6 +39,8 @@ typedef struct AtaDrive AtaDrive;
 #define ATAPI_SECTOR_SIZE 2048u
 /* Data buffer: the largest chunk read or written at once. */
 #define ATA_BUF_SIZE (128u * 1024u)
+/* DATA SET MANAGEMENT: 512-byte blocks of TRIM ranges per command (IDENTIFY word 105). */
+#define ATA_DSM_MAX_BLOCKS 8u
 
 /* Sense keys (SPC). */
 #define SENSE_NONE 0x00

@@ -536,6 +536,57 @@ static void test_resets(void)
     ahci_teardown(&x);
 }
 
+static void put_range(uint8_t *p, uint64_t lba, uint16_t count)
+{
+    uint64_t v = GUINT64_TO_LE(lba | ((uint64_t)count << 48));
+
+    memcpy(p, &v, 8);
+}
+
+/* DATA SET MANAGEMENT (TRIM): advertised, ranges taken by DMA, ranges checked. */
+static void test_trim(void)
+{
+    AhciFixture x;
+    uint8_t cfis[20];
+    uint8_t id[512];
+    Prd prd = {0x300000, 512};
+
+    ahci_setup(&x, true);
+    memset(cfis, 0, sizeof(cfis));
+    cfis[0] = 0x27;
+    cfis[1] = 0x80;
+    cfis[2] = 0xec;
+    g_assert_cmphex(issue(&x, 0, 0, cfis, NULL, &prd, 1, false) & IS_TFES, ==, 0);
+    memcpy(id, x.f.ram + 0x300000, sizeof(id));
+    g_assert_cmphex(id[169 * 2] & 1, ==, 1);
+    g_assert_cmpuint(id[105 * 2], >=, 1);
+
+    memset(x.f.ram + 0x310000, 0, 512);
+    put_range(x.f.ram + 0x310000, 8, 16);
+    put_range(x.f.ram + 0x310008, 100, 0); /* empty entry: skipped */
+    put_range(x.f.ram + 0x310010, 200, 8);
+    prd = (Prd){0x310000, 512};
+    fis_rw(cfis, 0x06, 0, 1);
+    cfis[3] = 0x01;
+    g_assert_cmphex(issue(&x, 0, 1, cfis, NULL, &prd, 1, true) & (IS_DHRS | IS_TFES), ==, IS_DHRS);
+    g_assert_cmpuint(prdbc(&x, 0, 1), ==, 512);
+
+    /* A range past the end fails the command; TRIM bit clear is refused. */
+    put_range(x.f.ram + 0x310018, DISK_SECTORS - 4, 8);
+    g_assert_cmphex(issue(&x, 0, 1, cfis, NULL, &prd, 1, true) & IS_TFES, ==, IS_TFES);
+    recover(&x, 0);
+    memset(x.f.ram + 0x310018, 0, 8);
+    cfis[3] = 0x00;
+    g_assert_cmphex(issue(&x, 0, 1, cfis, NULL, &prd, 1, true) & IS_TFES, ==, IS_TFES);
+    recover(&x, 0);
+    /* Data outside the trimmed ranges is intact. */
+    prd = (Prd){0x320000, 512};
+    fis_rw(cfis, 0x25, 30, 1);
+    g_assert_cmphex(issue(&x, 0, 2, cfis, NULL, &prd, 1, false) & IS_TFES, ==, 0);
+    check_sector(x.f.ram + 0x320000, 30, 0x5a7a, 512);
+    ahci_teardown(&x);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -544,5 +595,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ahci/atapi", test_atapi);
     g_test_add_func("/ahci/hostile", test_hostile);
     g_test_add_func("/ahci/resets", test_resets);
+    g_test_add_func("/ahci/trim", test_trim);
     return g_test_run();
 }

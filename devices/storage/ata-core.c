@@ -1033,25 +1033,24 @@ static void atapi_get_configuration(AtaDrive *d, const uint8_t *p)
 
     memset(b, 0, 64);
     put_be16(b + 6, atapi_has_medium(d) ? 0x0008 : 0x0000); /* current profile: CD-ROM */
-    /* Feature 0: profile list. */
-    if (start == 0 || rt != 2) {
-        if (start == 0) {
-            put_be16(b + n, 0x0000);
-            b[n + 2] = 0x03; /* persistent, current */
-            b[n + 3] = 4;
-            put_be16(b + n + 4, 0x0008);
-            b[n + 6] = atapi_has_medium(d) ? 0x01 : 0x00;
-            n += 8;
-        }
-        /* Feature 1: core (ATAPI). */
-        if (start <= 1 && rt != 2 ? true : start == 1) {
-            put_be16(b + n, 0x0001);
-            b[n + 2] = 0x0b; /* version 2, persistent, current */
-            b[n + 3] = 8;
-            put_be32(b + n + 4, 2); /* ATAPI */
-            b[n + 8] = 0x01;        /* DBE */
-            n += 12;
-        }
+    /* RT 0 and 1: features from @start on (both are always current); RT 2: just @start. */
+    if (start == 0) {
+        /* Feature 0: profile list, with CD-ROM as the only profile. */
+        put_be16(b + n, 0x0000);
+        b[n + 2] = 0x03; /* persistent, current */
+        b[n + 3] = 4;
+        put_be16(b + n + 4, 0x0008);
+        b[n + 6] = atapi_has_medium(d) ? 0x01 : 0x00;
+        n += 8;
+    }
+    if (rt == 2 ? start == 1 : start <= 1) {
+        /* Feature 1: core, ATAPI physical interface. */
+        put_be16(b + n, 0x0001);
+        b[n + 2] = 0x0b; /* version 2, persistent, current */
+        b[n + 3] = 8;
+        put_be32(b + n + 4, 2);
+        b[n + 8] = 0x01; /* DBE */
+        n += 12;
     }
     put_be32(b, n - 4);
     atapi_reply(d, n, alloc);

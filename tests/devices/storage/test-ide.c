@@ -607,6 +607,8 @@ static void test_atapi_basic(void)
         g_assert_cmphex(buf[8], ==, 0x2a);
         g_assert_cmphex(atapi_cmd(&x, gc, 2048, buf, sizeof(buf), &n) & ST_ERR, ==, 0);
         g_assert_cmphex((buf[6] << 8) | buf[7], ==, 0x0008);
+        g_assert_cmpuint(n, ==, 28); /* header, profile list, core */
+        g_assert_cmphex((buf[8 + 8] << 8) | buf[8 + 9], ==, 0x0001);
         g_assert_cmphex(atapi_cmd(&x, ge, 2048, buf, sizeof(buf), &n) & ST_ERR, ==, 0);
         g_assert_cmpuint(n, ==, 8);
         g_assert_cmphex(buf[5] & 0x02, ==, 0x02);

@@ -724,9 +724,37 @@ static void test_atapi_errors_and_media(void)
     ide_teardown(&x);
 }
 
+/* Configuration errors are reported, not fatal; an empty controller floats. */
+static void test_config(void)
+{
+    StorageFixture f;
+    VmmCfgNode *node;
+    GError *err = NULL;
+
+    storage_setup(&f);
+    node = vmm_cfg_ensure_child(f.cfg, "bad1");
+    vmm_cfg_set_string(node, "pm_file", "/nonexistent/disk.img");
+    g_assert_null(vmm_device_create(f.m, &piix3_ide_type, "bad1", node, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "/nonexistent/disk.img"));
+    g_clear_error(&err);
+    node = vmm_cfg_ensure_child(f.cfg, "bad2");
+    vmm_cfg_set_string(node, "ps_media", "tape");
+    g_assert_null(vmm_device_create(f.m, &piix3_ide_type, "bad2", node, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+    g_assert_nonnull(vmm_device_create(f.m, &piix3_ide_type, "ide", NULL, &err));
+    g_assert_no_error(err);
+    st_cfg_write(&f, IDE_DEVFN, 0x40, 2, 0x8000);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0xff);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI_CTL, 1), ==, 0xff);
+    storage_teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/ide/config", test_config);
     g_test_add_func("/ide/identify", test_identify);
     g_test_add_func("/ide/pio-read", test_pio_read);
     g_test_add_func("/ide/pio-write", test_pio_write);

@@ -730,6 +730,7 @@ static void test_config(void)
     StorageFixture f;
     VmmCfgNode *node;
     GError *err = NULL;
+    g_autofree char *path = NULL;
 
     storage_setup(&f);
     node = vmm_cfg_ensure_child(f.cfg, "bad1");
@@ -748,6 +749,20 @@ static void test_config(void)
     st_cfg_write(&f, IDE_DEVFN, 0x40, 2, 0x8000);
     g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0xff);
     g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI_CTL, 1), ==, 0xff);
+    storage_teardown(&f);
+
+    /* With a disk: the legacy ports decode only while IDETIM bit 15 is set. */
+    storage_setup(&f);
+    path = storage_make_image(&f, "d.img", 64 * 512, 1);
+    node = vmm_cfg_ensure_child(f.cfg, "ide");
+    vmm_cfg_set_string(node, "pm_file", path);
+    g_assert_nonnull(vmm_device_create(f.m, &piix3_ide_type, "ide", node, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0xff);
+    st_cfg_write(&f, IDE_DEVFN, 0x40, 2, 0x8000);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0x50);
+    st_cfg_write(&f, IDE_DEVFN, 0x40, 2, 0x0000);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0xff);
     storage_teardown(&f);
 }
 

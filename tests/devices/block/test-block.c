@@ -774,7 +774,7 @@ static void test_crash(void)
         g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
                                                G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
                                                NULL, &out_fd, NULL, &err));
-        g_usleep((gulong)g_rand_int_range(r, 2000, 40000));
+        g_usleep((gulong)g_rand_int_range(r, 5000, 80000));
         kill(pid, SIGKILL);
         int status;
         g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);

@@ -125,6 +125,9 @@ static double measure(int fd, BlockDev *bd, uint64_t size, const Workload *w, un
                       double secs)
 {
     Run r = { .w = w, .size = size, .fd = fd, .bd = bd };
+    /* Start every cell with no dirty pages, so write-back of the previous cell does not
+     * throttle this one. */
+    sync();
     g_mutex_init(&r.lock);
     g_cond_init(&r.cond);
     gint64 start = g_get_monotonic_time();

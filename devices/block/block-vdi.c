@@ -77,7 +77,7 @@ typedef struct Vdi {
     uint32_t *map;     /* host byte order */
     uint8_t *used;     /* bitmap over data block indices */
     uint32_t next_index;
-    bool modify_uuid_done;
+    gint modify_uuid_done; /* atomic */
     BlockDev *parent;  /* owned, read-only, differencing images only */
 } Vdi;
 
@@ -624,17 +624,17 @@ static int vdi_writev(BlockDev *bd, uint64_t offset, const struct iovec *iov, un
 {
     Vdi *v = bd->opaque;
 
-    if (!v->modify_uuid_done) {
+    if (!g_atomic_int_get(&v->modify_uuid_done)) {
         /* The content changes: a new modification UUID, once per open. */
         g_mutex_lock(&v->alloc_lock);
-        if (!v->modify_uuid_done) {
+        if (!g_atomic_int_get(&v->modify_uuid_done)) {
             uuid_random_disk(v->header + H_UUID_MODIFY);
             int r = pwrite_all(bd->fd, v->header + H_UUID_MODIFY, 16, H_UUID_MODIFY);
             if (r < 0) {
                 g_mutex_unlock(&v->alloc_lock);
                 return r;
             }
-            v->modify_uuid_done = true;
+            g_atomic_int_set(&v->modify_uuid_done, 1);
         }
         g_mutex_unlock(&v->alloc_lock);
     }

@@ -36,19 +36,22 @@
 #define MSIX_MAX_VECTORS 2048
 
 struct VmmPciBus {
-    VmmMachine *machine;   /* Borrowed */
+    VmmMachine *machine; /* Borrowed */
     uint8_t number;
-    int refcount;          /* main thread only: creator + registered devices */
+    int refcount;                         /* main thread only: creator + registered devices */
     VmmPciDevice *devices[PCI_NUM_DEVFN]; /* Borrowed; changed only at realize/unrealize */
 
-    GMutex irq_lock;       /* guards everything below; innermost lock */
+    GMutex irq_lock;               /* guards everything below; innermost lock */
     const VmmPciIrqRouter *router; /* Borrowed */
     void *router_opaque;
     unsigned pirq_count[VMM_PCI_MAX_PIRQ]; /* asserted INTx lines per link */
     bool gsi_level[VMM_MAX_GSI];           /* level this bus currently drives per GSI */
 };
 
-G_DEFINE_QUARK(vmm-pci-error-quark, vmm_pci_error)
+GQuark vmm_pci_error_quark(void)
+{
+    return g_quark_from_static_string("vmm-pci-error-quark");
+}
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -74,7 +77,8 @@ uint16_t vmm_pci_get_word(VmmPciDevice *d, unsigned offset)
 
 uint32_t vmm_pci_get_long(VmmPciDevice *d, unsigned offset)
 {
-    return (uint32_t)vmm_pci_get_word(d, offset) | ((uint32_t)vmm_pci_get_word(d, offset + 2) << 16);
+    return (uint32_t)vmm_pci_get_word(d, offset) |
+           ((uint32_t)vmm_pci_get_word(d, offset + 2) << 16);
 }
 
 void vmm_pci_set_byte(VmmPciDevice *d, unsigned offset, uint8_t v)
@@ -426,8 +430,7 @@ static void pci_update_mappings(VmmPciDevice *d)
             }
             bar_unmap(d, b);
         } else {
-            r = vmm_bus_register(vbus, b->name, addr, b->size, b->ops, b->opaque,
-                                 &d->parent.lock);
+            r = vmm_bus_register(vbus, b->name, addr, b->size, b->ops, b->opaque, &d->parent.lock);
             if (r > 0) {
                 b->handle = r;
                 b->addr = addr;
@@ -463,8 +466,7 @@ int vmm_pci_register_bar(VmmPciDevice *d, unsigned bar, VmmPciBarType type, bool
         mask = ~(size - 1) & 0xfffffff0u;
         break;
     case VMM_PCI_BAR_MEM64:
-        if (size < 16 || bar + 1 >= VMM_PCI_NUM_BARS ||
-            d->bars[bar + 1].type != VMM_PCI_BAR_NONE) {
+        if (size < 16 || bar + 1 >= VMM_PCI_NUM_BARS || d->bars[bar + 1].type != VMM_PCI_BAR_NONE) {
             return -EINVAL;
         }
         mask = ~(size - 1) & ~(uint64_t)0xf;
@@ -631,8 +633,7 @@ static uint32_t msix_entry_long(VmmPciDevice *d, unsigned vector, unsigned field
 {
     const uint8_t *p = &d->msix_table[vector * MSIX_ENTRY_SIZE + field];
 
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static bool msix_vector_masked(VmmPciDevice *d, unsigned vector)
@@ -651,7 +652,7 @@ static void msix_set_pending(VmmPciDevice *d, unsigned vector, bool pending)
     if (pending) {
         d->msix_pba[vector / 8] |= (uint8_t)(1u << (vector % 8));
     } else {
-        d->msix_pba[vector / 8] &= (uint8_t)~(1u << (vector % 8));
+        d->msix_pba[vector / 8] &= (uint8_t) ~(1u << (vector % 8));
     }
 }
 
@@ -756,8 +757,7 @@ int vmm_pci_msix_init(VmmPciDevice *d, unsigned vectors, unsigned bar)
     uint64_t pba_offset, bar_size;
     int cap, r;
 
-    if (vectors == 0 || vectors > MSIX_MAX_VECTORS || bar >= VMM_PCI_NUM_BARS ||
-        d->msix_cap != 0) {
+    if (vectors == 0 || vectors > MSIX_MAX_VECTORS || bar >= VMM_PCI_NUM_BARS || d->msix_cap != 0) {
         return -EINVAL;
     }
     /* PBA on its own 8-byte aligned spot after the table; BAR at least a page. */
@@ -805,8 +805,7 @@ uint32_t vmm_pci_default_config_read(VmmPciDevice *d, unsigned offset, unsigned 
     return v;
 }
 
-void vmm_pci_default_config_write(VmmPciDevice *d, unsigned offset, uint32_t value,
-                                  unsigned size)
+void vmm_pci_default_config_write(VmmPciDevice *d, unsigned offset, uint32_t value, unsigned size)
 {
     bool msix_was_enabled = vmm_pci_msix_enabled(d);
     bool msix_was_masked = d->msix_cap != 0 && msix_function_masked(d);
@@ -819,7 +818,7 @@ void vmm_pci_default_config_write(VmmPciDevice *d, unsigned offset, uint32_t val
         uint8_t b = (value >> (8 * i)) & 0xff;
 
         d->config[o] = (uint8_t)((d->config[o] & ~d->wmask[o]) | (b & d->wmask[o]));
-        d->config[o] &= (uint8_t)~(b & d->w1cmask[o]);
+        d->config[o] &= (uint8_t) ~(b & d->w1cmask[o]);
     }
 
     if (ranges_overlap(offset, size, VMM_PCI_COMMAND, 2) ||
@@ -845,13 +844,12 @@ bool vmm_pci_device_realize(VmmPciDevice *d, uint8_t devfn, const VmmPciDeviceOp
     VmmPciBus *bus = d->parent.machine->pci_bus;
 
     if (bus == NULL) {
-        g_set_error(error, VMM_PCI_ERROR, 0,
-                    "%s: no PCI bus (create the host bridge first)", d->parent.id);
+        g_set_error(error, VMM_PCI_ERROR, 0, "%s: no PCI bus (create the host bridge first)",
+                    d->parent.id);
         return false;
     }
     if (bus->devices[devfn] != NULL) {
-        g_set_error(error, VMM_PCI_ERROR, 0,
-                    "%s: PCI address %02x.%x is taken by %s", d->parent.id,
+        g_set_error(error, VMM_PCI_ERROR, 0, "%s: PCI address %02x.%x is taken by %s", d->parent.id,
                     VMM_PCI_SLOT(devfn), VMM_PCI_FUNC(devfn), bus->devices[devfn]->parent.id);
         return false;
     }
@@ -886,7 +884,7 @@ void vmm_pci_device_reset(VmmPciDevice *d)
 
     vmm_pci_set_word(d, VMM_PCI_COMMAND, 0);
     status = vmm_pci_get_word(d, VMM_PCI_STATUS);
-    status &= (uint16_t)~(0xf900 | VMM_PCI_STATUS_INTERRUPT);
+    status &= (uint16_t) ~(0xf900 | VMM_PCI_STATUS_INTERRUPT);
     vmm_pci_set_word(d, VMM_PCI_STATUS, status);
     vmm_pci_set_byte(d, VMM_PCI_CACHE_LINE_SIZE, 0);
     vmm_pci_set_byte(d, VMM_PCI_LATENCY_TIMER, 0);

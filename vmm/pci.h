@@ -90,12 +90,12 @@ typedef enum {
 typedef struct {
     VmmPciBarType type;
     bool prefetch;
-    uint64_t size;        /* power of two; 0 when the slot is unused */
-    const char *name;     /* Borrowed, static: bus region name */
-    const VmmIoOps *ops;  /* Borrowed, static */
-    void *opaque;         /* Borrowed */
-    int handle;           /* bus region handle while mapped, else 0 */
-    uint64_t addr;        /* where it is mapped (valid while handle > 0) */
+    uint64_t size;       /* power of two; 0 when the slot is unused */
+    const char *name;    /* Borrowed, static: bus region name */
+    const VmmIoOps *ops; /* Borrowed, static */
+    void *opaque;        /* Borrowed */
+    int handle;          /* bus region handle while mapped, else 0 */
+    uint64_t addr;       /* where it is mapped (valid while handle > 0) */
 } VmmPciBar;
 
 typedef struct {
@@ -115,16 +115,16 @@ typedef struct {
 
 struct VmmPciDevice {
     VmmDevice parent;
-    VmmPciBus *bus;              /* Borrowed (a reference is held while registered) */
+    VmmPciBus *bus; /* Borrowed (a reference is held while registered) */
     uint8_t devfn;
     bool registered;
-    const VmmPciDeviceOps *ops;  /* Borrowed, may be NULL */
-    unsigned config_size;        /* 256 for conventional PCI */
+    const VmmPciDeviceOps *ops; /* Borrowed, may be NULL */
+    unsigned config_size;       /* 256 for conventional PCI */
 
     uint8_t config[VMM_PCIE_CONFIG_SIZE];
     uint8_t wmask[VMM_PCIE_CONFIG_SIZE];   /* bits the guest may write */
     uint8_t w1cmask[VMM_PCIE_CONFIG_SIZE]; /* bits cleared by writing 1 */
-    unsigned cap_end;            /* first free byte for the next capability */
+    unsigned cap_end;                      /* first free byte for the next capability */
 
     VmmPciBar bars[VMM_PCI_NUM_BARS];
 
@@ -142,9 +142,9 @@ struct VmmPciDevice {
     uint8_t msix_cap;
     unsigned msix_vectors;
     unsigned msix_bar;
-    uint64_t msix_pba_offset;    /* PBA offset in the BAR */
-    uint8_t *msix_table;         /* Owned: 16 bytes per vector */
-    uint8_t *msix_pba;           /* Owned: one bit per vector, in 8-byte units */
+    uint64_t msix_pba_offset; /* PBA offset in the BAR */
+    uint8_t *msix_table;      /* Owned: 16 bytes per vector */
+    uint8_t *msix_pba;        /* Owned: one bit per vector, in 8-byte units */
 };
 
 /*
@@ -210,8 +210,7 @@ void vmm_pci_set_w1cmask(VmmPciDevice *d, unsigned offset, unsigned len, uint32_
 
 /* Default behaviour, for config_read/config_write overrides to fall back on. */
 uint32_t vmm_pci_default_config_read(VmmPciDevice *d, unsigned offset, unsigned size);
-void vmm_pci_default_config_write(VmmPciDevice *d, unsigned offset, uint32_t value,
-                                  unsigned size);
+void vmm_pci_default_config_write(VmmPciDevice *d, unsigned offset, uint32_t value, unsigned size);
 
 /*
  * BARs. @size is a power of two (I/O: 4..256 bytes; memory: >= 16). The region is

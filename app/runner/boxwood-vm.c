@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "runner"
 #include <errno.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -298,6 +299,8 @@ int main(int argc, char **argv)
     int status = 1;
 
     setlocale(LC_ALL, "");
+    /* A console peer that went away must not kill the VM: writes then fail with EPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     ctx = g_option_context_new("- run one Boxwood virtual machine");
     g_option_context_set_summary(ctx,
                                  "Starts an i440FX PC with the given firmware (SeaBIOS by "

@@ -138,14 +138,14 @@ static size_t table_begin(GByteArray *b, const char sig[4], uint8_t rev, size_t 
     align_to(b, align);
     size_t off = b->len;
     put_bytes(b, sig, 4);
-    put_u32(b, 0);  /* length */
+    put_u32(b, 0); /* length */
     put_u8(b, rev);
-    put_u8(b, 0);   /* checksum */
+    put_u8(b, 0); /* checksum */
     put_bytes(b, ACPI_OEM_ID, 6);
     put_bytes(b, ACPI_OEM_TABLE_ID, 8);
-    put_u32(b, 1);  /* OEM revision */
+    put_u32(b, 1); /* OEM revision */
     put_bytes(b, ACPI_CREATOR_ID, 4);
-    put_u32(b, 1);  /* creator revision */
+    put_u32(b, 1); /* creator revision */
     return off;
 }
 
@@ -338,51 +338,51 @@ static size_t build_fadt(GByteArray *t, const AcpiPcConfig *cfg, size_t facs, si
 {
     size_t off = table_begin(t, "FACP", FADT_REVISION, 8);
 
-    put_u32(t, (uint32_t)facs);  /* FIRMWARE_CTRL, patched by the loader */
-    put_u32(t, (uint32_t)dsdt);  /* DSDT, patched by the loader */
-    put_u8(t, 0);                /* reserved */
-    put_u8(t, 0);                /* preferred PM profile: unspecified */
+    put_u32(t, (uint32_t)facs); /* FIRMWARE_CTRL, patched by the loader */
+    put_u32(t, (uint32_t)dsdt); /* DSDT, patched by the loader */
+    put_u8(t, 0);               /* reserved */
+    put_u8(t, 0);               /* preferred PM profile: unspecified */
     put_u16(t, cfg->sci_irq);
-    put_u32(t, 0);               /* SMI_CMD 0: ACPI is always enabled, SCI_EN reads 1 */
-    put_u8(t, 0);                /* ACPI_ENABLE */
-    put_u8(t, 0);                /* ACPI_DISABLE */
-    put_u8(t, 0);                /* S4BIOS_REQ */
-    put_u8(t, 0);                /* PSTATE_CNT */
-    put_u32(t, cfg->pm_base);    /* PM1a_EVT_BLK */
-    put_u32(t, 0);               /* PM1b_EVT_BLK */
+    put_u32(t, 0);                 /* SMI_CMD 0: ACPI is always enabled, SCI_EN reads 1 */
+    put_u8(t, 0);                  /* ACPI_ENABLE */
+    put_u8(t, 0);                  /* ACPI_DISABLE */
+    put_u8(t, 0);                  /* S4BIOS_REQ */
+    put_u8(t, 0);                  /* PSTATE_CNT */
+    put_u32(t, cfg->pm_base);      /* PM1a_EVT_BLK */
+    put_u32(t, 0);                 /* PM1b_EVT_BLK */
     put_u32(t, cfg->pm_base + 4u); /* PM1a_CNT_BLK */
-    put_u32(t, 0);               /* PM1b_CNT_BLK */
-    put_u32(t, 0);               /* PM2_CNT_BLK */
+    put_u32(t, 0);                 /* PM1b_CNT_BLK */
+    put_u32(t, 0);                 /* PM2_CNT_BLK */
     put_u32(t, cfg->pm_base + 8u); /* PM_TMR_BLK */
-    put_u32(t, cfg->gpe0_base);  /* GPE0_BLK */
-    put_u32(t, 0);               /* GPE1_BLK */
-    put_u8(t, 4);                /* PM1_EVT_LEN */
-    put_u8(t, 2);                /* PM1_CNT_LEN */
-    put_u8(t, 0);                /* PM2_CNT_LEN */
-    put_u8(t, 4);                /* PM_TMR_LEN */
-    put_u8(t, 4);                /* GPE0_BLK_LEN */
-    put_u8(t, 0);                /* GPE1_BLK_LEN */
-    put_u8(t, 0);                /* GPE1_BASE */
-    put_u8(t, 0);                /* CST_CNT */
-    put_u16(t, 0x0fff);          /* P_LVL2_LAT > 100: no C2 */
-    put_u16(t, 0x0fff);          /* P_LVL3_LAT > 1000: no C3 */
-    put_u16(t, 0);               /* FLUSH_SIZE */
-    put_u16(t, 0);               /* FLUSH_STRIDE */
-    put_u8(t, 0);                /* DUTY_OFFSET */
-    put_u8(t, 0);                /* DUTY_WIDTH */
-    put_u8(t, 0);                /* DAY_ALRM */
-    put_u8(t, 0);                /* MON_ALRM */
+    put_u32(t, cfg->gpe0_base);    /* GPE0_BLK */
+    put_u32(t, 0);                 /* GPE1_BLK */
+    put_u8(t, 4);                  /* PM1_EVT_LEN */
+    put_u8(t, 2);                  /* PM1_CNT_LEN */
+    put_u8(t, 0);                  /* PM2_CNT_LEN */
+    put_u8(t, 4);                  /* PM_TMR_LEN */
+    put_u8(t, 4);                  /* GPE0_BLK_LEN */
+    put_u8(t, 0);                  /* GPE1_BLK_LEN */
+    put_u8(t, 0);                  /* GPE1_BASE */
+    put_u8(t, 0);                  /* CST_CNT */
+    put_u16(t, 0x0fff);            /* P_LVL2_LAT > 100: no C2 */
+    put_u16(t, 0x0fff);            /* P_LVL3_LAT > 1000: no C3 */
+    put_u16(t, 0);                 /* FLUSH_SIZE */
+    put_u16(t, 0);                 /* FLUSH_STRIDE */
+    put_u8(t, 0);                  /* DUTY_OFFSET */
+    put_u8(t, 0);                  /* DUTY_WIDTH */
+    put_u8(t, 0);                  /* DAY_ALRM */
+    put_u8(t, 0);                  /* MON_ALRM */
     put_u8(t, RTC_CENTURY_INDEX);
     put_u16(t, FADT_BOOT_LEGACY_DEVICES | FADT_BOOT_8042);
-    put_u8(t, 0);                /* reserved */
+    put_u8(t, 0); /* reserved */
     /* TMR_VAL_EXT stays clear: the PM timer is 24 bits. */
     put_u32(t, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RTC_S4 |
                    FADT_F_RESET_REG_SUP | FADT_F_USE_PLATFORM_CLOCK);
     put_gas_io(t, 8, PIIX_RESET_PORT);
     put_u8(t, PIIX_RESET_VALUE);
     put_zeros(t, 3);
-    put_u64(t, 0);               /* X_FIRMWARE_CTRL: the 32-bit FIRMWARE_CTRL is used */
-    put_u64(t, dsdt);            /* X_DSDT, patched by the loader */
+    put_u64(t, 0);                        /* X_FIRMWARE_CTRL: the 32-bit FIRMWARE_CTRL is used */
+    put_u64(t, dsdt);                     /* X_DSDT, patched by the loader */
     put_gas_io(t, 32, cfg->pm_base);      /* X_PM1a_EVT_BLK */
     put_gas_io(t, 0, 0);                  /* X_PM1b_EVT_BLK */
     put_gas_io(t, 16, cfg->pm_base + 4u); /* X_PM1a_CNT_BLK */
@@ -547,8 +547,8 @@ bool acpi_build_pc(const AcpiPcConfig *cfg, AcpiBlobs *out, GError **error)
                        (uint32_t)(fadt + FADT_FIRMWARE_CTRL), 4);
     loader_add_pointer(&bld, ACPI_FW_CFG_TABLES, ACPI_FW_CFG_TABLES, (uint32_t)(fadt + FADT_DSDT),
                        4);
-    loader_add_pointer(&bld, ACPI_FW_CFG_TABLES, ACPI_FW_CFG_TABLES,
-                       (uint32_t)(fadt + FADT_X_DSDT), 8);
+    loader_add_pointer(&bld, ACPI_FW_CFG_TABLES, ACPI_FW_CFG_TABLES, (uint32_t)(fadt + FADT_X_DSDT),
+                       8);
     loader_table_checksum(&bld, dsdt);
     loader_table_checksum(&bld, ssdt);
     loader_table_checksum(&bld, fadt);

@@ -50,7 +50,7 @@ void acpi_pc_config_init(AcpiPcConfig *cfg, unsigned n_cpus);
 typedef struct {
     uint8_t *tables; /* Owned: contents of ACPI_FW_CFG_TABLES */
     size_t tables_len;
-    uint8_t *rsdp;   /* Owned: contents of ACPI_FW_CFG_RSDP */
+    uint8_t *rsdp; /* Owned: contents of ACPI_FW_CFG_RSDP */
     size_t rsdp_len;
     uint8_t *loader; /* Owned: contents of ACPI_FW_CFG_LOADER */
     size_t loader_len;
@@ -72,9 +72,9 @@ bool acpi_build_pc_fw_cfg(const AcpiPcConfig *cfg, FwCfgState *fw_cfg, GError **
 #define ACPI_LOADER_ENTRY_SIZE 128
 #define ACPI_LOADER_FILE_LEN 56
 enum {
-    ACPI_LOADER_ALLOCATE = 1,    /* @4 file, @60 u32 align, @64 u8 zone */
-    ACPI_LOADER_ADD_POINTER = 2, /* @4 dest file, @60 src file, @116 u32 offset, @120 u8 size */
-    ACPI_LOADER_ADD_CHECKSUM = 3,/* @4 file, @60 u32 result offset, @64 u32 start, @68 u32 len */
+    ACPI_LOADER_ALLOCATE = 1,     /* @4 file, @60 u32 align, @64 u8 zone */
+    ACPI_LOADER_ADD_POINTER = 2,  /* @4 dest file, @60 src file, @116 u32 offset, @120 u8 size */
+    ACPI_LOADER_ADD_CHECKSUM = 3, /* @4 file, @60 u32 result offset, @64 u32 start, @68 u32 len */
 };
 enum {
     ACPI_LOADER_ZONE_HIGH = 1,

@@ -29,7 +29,7 @@ typedef struct {
 
 struct VmmCharBackend {
     const VmmCharOps *ops; /* Borrowed, static */
-    VmmIoThread *io;       /* Borrowed: the machine's I/O thread, NULL on fake machines */
+    VmmMachine *machine;   /* Borrowed, may be NULL: its I/O thread (if any) watches input */
     GMutex lock;           /* guards everything below */
     VmmCharReceiveFunc receive;
     void *receive_opaque;
@@ -38,6 +38,12 @@ struct VmmCharBackend {
     CharWatch watches[CHAR_MAX_WATCHES];
     void *priv; /* Owned by the kind */
 };
+
+/*
+ * The machine's I/O thread, read at each use: vmm_machine_free() stops and clears it
+ * before devices close their back ends, and then there is nothing left to unregister.
+ */
+VmmIoThread *char_io(VmmCharBackend *be);
 
 /* Starts watching @fd for input. Takes be->lock; fails (-EBUSY) while closing. */
 int char_watch_add(VmmCharBackend *be, int fd, VmmIoFunc cb);

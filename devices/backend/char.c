@@ -27,7 +27,7 @@ VmmCharBackend *vmm_char_open(VmmMachine *m, const char *spec, GError **error)
     bool ok;
 
     g_mutex_init(&be->lock);
-    be->io = m != NULL ? m->io : NULL;
+    be->machine = m;
     for (unsigned i = 0; i < CHAR_MAX_WATCHES; i++) {
         be->watches[i].fd = -1;
     }
@@ -75,8 +75,8 @@ void vmm_char_close(VmmCharBackend *be)
      * Slot order matters: a listening socket (slot 0) goes first, so an accept callback
      * still adding its client has finished before the client's fd is removed. */
     for (unsigned i = 0; i < CHAR_MAX_WATCHES; i++) {
-        if (watches[i].fd >= 0 && be->io != NULL) {
-            vmm_iothread_remove_fd(be->io, watches[i].fd);
+        if (watches[i].fd >= 0 && char_io(be) != NULL) {
+            vmm_iothread_remove_fd(char_io(be), watches[i].fd);
         }
     }
     if (be->ops->close != NULL) {
@@ -146,6 +146,11 @@ const char *vmm_char_kind(VmmCharBackend *be)
     return be->ops->kind;
 }
 
+VmmIoThread *char_io(VmmCharBackend *be)
+{
+    return be->machine != NULL ? be->machine->io : NULL;
+}
+
 int char_watch_add(VmmCharBackend *be, int fd, VmmIoFunc cb)
 {
     int slot = -1;
@@ -171,8 +176,8 @@ int char_watch_add(VmmCharBackend *be, int fd, VmmIoFunc cb)
     if (slot < 0) {
         return -ENOSPC;
     }
-    if (be->io != NULL) {
-        ret = vmm_iothread_add_fd(be->io, fd, EPOLLIN, cb, be);
+    if (char_io(be) != NULL) {
+        ret = vmm_iothread_add_fd(char_io(be), fd, EPOLLIN, cb, be);
     }
     if (ret < 0) {
         g_mutex_lock(&be->lock);
@@ -198,7 +203,7 @@ bool char_watch_remove_from_cb(VmmCharBackend *be, int fd)
             be->watches[i].fd = -1;
         }
     }
-    io = be->io;
+    io = char_io(be);
     g_mutex_unlock(&be->lock);
     /* On the I/O thread itself removal does not wait, so this cannot deadlock. */
     if (io != NULL) {

@@ -40,10 +40,10 @@
 #define ISA_BIOS_SIZE 0x20000
 
 typedef enum {
-    PAM_NONE,      /* PCI: nothing mapped, accesses go to the MMIO bus */
+    PAM_NONE, /* PCI: nothing mapped, accesses go to the MMIO bus */
     PAM_RAM_RW,
     PAM_RAM_RO,
-    PAM_ISA_BIOS,  /* the BIOS image alias (read-only) */
+    PAM_ISA_BIOS, /* the BIOS image alias (read-only) */
 } PamKind;
 
 typedef struct {
@@ -56,16 +56,16 @@ typedef struct {
 struct I440fxState {
     VmmPciDevice pci;
 
-    uint8_t addr;          /* property: devfn */
+    uint8_t addr; /* property: devfn */
 
     /* Guards config_addr. Ranks above every device lock: config accesses nest inside it. */
     GMutex port_lock;
     uint32_t config_addr;
     int port_handle;
 
-    VmmPciBus *bus;        /* Owned reference: the root bus */
+    VmmPciBus *bus; /* Owned reference: the root bus */
 
-    uint8_t *isa_bios;     /* Borrowed: last 128 KiB of the BIOS image, or NULL */
+    uint8_t *isa_bios;               /* Borrowed: last 128 KiB of the BIOS image, or NULL */
     PamRegion regions[PAM_SEGMENTS]; /* currently mapped shadow regions */
     unsigned n_regions;
     bool warned_no_ram;
@@ -77,8 +77,7 @@ struct I440fxState {
 
 /* ---- PAM ---------------------------------------------------------------------------------- */
 
-static void pam_segment(unsigned seg, uint64_t *gpa, uint64_t *size, unsigned *reg,
-                        unsigned *shift)
+static void pam_segment(unsigned seg, uint64_t *gpa, uint64_t *size, unsigned *reg, unsigned *shift)
 {
     if (seg < 12) {
         *gpa = 0xc0000 + (uint64_t)seg * 0x4000;
@@ -244,8 +243,10 @@ static void pam_unmap_all(I440fxState *s)
 
 void i440fx_set_isa_bios(I440fxState *s, uint8_t *host, size_t size)
 {
-    if (host != NULL && size != ISA_BIOS_SIZE) {
-        g_warning("ISA BIOS alias must be %u bytes, got %zu; ignored", ISA_BIOS_SIZE, size);
+    if (host != NULL && (size != ISA_BIOS_SIZE || ((uintptr_t)host & 4095) != 0)) {
+        /* Memslots need whole, page-aligned host pages. */
+        g_warning("ISA BIOS alias must be %u page-aligned bytes, got %zu at %p; ignored",
+                  ISA_BIOS_SIZE, size, (void *)host);
         return;
     }
     g_mutex_lock(&s->pci.parent.lock);
@@ -379,8 +380,7 @@ static bool i440fx_realize(VmmDevice *dev, GError **error)
     int r;
 
     if (m->pci_bus != NULL) {
-        g_set_error(error, VMM_PCI_ERROR, 0, "%s: the machine already has a root PCI bus",
-                    dev->id);
+        g_set_error(error, VMM_PCI_ERROR, 0, "%s: the machine already has a root PCI bus", dev->id);
         return false;
     }
     g_mutex_init(&s->port_lock);
@@ -401,11 +401,10 @@ static bool i440fx_realize(VmmDevice *dev, GError **error)
     vmm_pci_set_wmask(&s->pci, SMRAM, 1, 0x78);
     vmm_pci_set_byte(&s->pci, SMRAM, SMRAM_RESET);
 
-    r = vmm_bus_register(m->pio, "pci-config", CONFIG_ADDR_PORT, CONFIG_PORTS_LEN,
-                         &config_port_ops, s, &s->port_lock);
+    r = vmm_bus_register(m->pio, "pci-config", CONFIG_ADDR_PORT, CONFIG_PORTS_LEN, &config_port_ops,
+                         s, &s->port_lock);
     if (r < 0) {
-        g_set_error(error, VMM_PCI_ERROR, 0, "%s: ports 0xcf8-0xcff: %s", dev->id,
-                    g_strerror(-r));
+        g_set_error(error, VMM_PCI_ERROR, 0, "%s: ports 0xcf8-0xcff: %s", dev->id, g_strerror(-r));
         vmm_pci_device_unrealize(&s->pci);
         goto fail;
     }

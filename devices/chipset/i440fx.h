@@ -16,8 +16,8 @@ typedef struct I440fxState I440fxState;
 extern const VmmDeviceType i440fx_type;
 
 /*
- * The board hands over the last 128 KiB of the BIOS image (Borrowed; must outlive the
- * machine) before reset: it appears read-only at 0xE0000-0xFFFFF while PAM says "PCI".
+ * The board hands over the last 128 KiB of the BIOS image (Borrowed, page aligned; must
+ * outlive the machine) before reset: it appears read-only at 0xE0000-0xFFFFF while PAM says "PCI".
  */
 void i440fx_set_isa_bios(I440fxState *s, uint8_t *host, size_t size);
 

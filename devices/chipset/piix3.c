@@ -38,7 +38,7 @@
 
 struct Piix3State {
     VmmPciDevice pci;
-    uint8_t addr;            /* property: devfn */
+    uint8_t addr; /* property: devfn */
 
     /*
      * GSI per PIRQ link, or -1. Written under the device lock, read lock-free by the
@@ -46,9 +46,9 @@ struct Piix3State {
      */
     int pirq_gsi[PIRQ_COUNT];
 
-    uint8_t rcr;             /* device lock */
-    uint8_t port92;          /* device lock */
-    int rcr_handle;          /* own 0xCF9 region when no i440FX decodes it */
+    uint8_t rcr;              /* device lock */
+    uint8_t port92;           /* device lock */
+    int rcr_handle;           /* own 0xCF9 region when no i440FX decodes it */
     I440fxState *host_bridge; /* Borrowed: forwards 0xCF9 to us */
 };
 

@@ -29,8 +29,8 @@
 
 /* Config space. */
 #define PMBA 0x40
-#define PMBA_IO 0x0001          /* reads 1: I/O space indicator */
-#define PMBA_MASK 0xffc0        /* 64-byte aligned base */
+#define PMBA_IO 0x0001   /* reads 1: I/O space indicator */
+#define PMBA_MASK 0xffc0 /* 64-byte aligned base */
 #define DEVACTB 0x58
 #define DEVACTB_APMC_EN_BYTE 0x5b
 #define DEVACTB_APMC_EN_BIT 0x02
@@ -71,10 +71,10 @@
 
 struct Piix4PmState {
     VmmPciDevice pci;
-    uint8_t addr;         /* property: devfn */
+    uint8_t addr; /* property: devfn */
 
     /* Everything below is guarded by the device lock. */
-    int pm_handle;        /* PM block region while mapped, else 0 */
+    int pm_handle; /* PM block region while mapped, else 0 */
     uint16_t pm_base;
     int gpe_handle;
 
@@ -235,7 +235,7 @@ static void pm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
     if (mask != 0) {
         /* Bring TMR_STS up to date first so an elapsed overflow is the one cleared. */
         pm_tmr_sync(s);
-        s->pm1_sts &= (uint16_t)~(v & mask);
+        s->pm1_sts &= (uint16_t) ~(v & mask);
     }
 
     v = reg16_part(offset, size, value, PM1_EN, &mask);
@@ -283,7 +283,7 @@ static void gpe_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
         return;
     }
     v = reg16_part(offset, size, value, 0, &mask);
-    s->gpe_sts &= (uint16_t)~(v & mask);
+    s->gpe_sts &= (uint16_t) ~(v & mask);
     v = reg16_part(offset, size, value, 2, &mask);
     s->gpe_en = (uint16_t)((s->gpe_en & ~mask) | (v & mask));
     pm_update_sci(s);
@@ -345,8 +345,7 @@ static void pm_remap(Piix4PmState *s)
     s->pm_base = base;
 }
 
-static void piix4_pm_config_write(VmmPciDevice *d, unsigned offset, uint32_t value,
-                                  unsigned size)
+static void piix4_pm_config_write(VmmPciDevice *d, unsigned offset, uint32_t value, unsigned size)
 {
     Piix4PmState *s = (Piix4PmState *)d;
 
@@ -400,8 +399,7 @@ static bool piix4_pm_realize(VmmDevice *dev, GError **error)
     if (!vmm_pci_device_realize(&s->pci, s->addr, &piix4_pm_pci_ops, error)) {
         return false;
     }
-    vmm_pci_set_ids(&s->pci, PIIX4_PM_VENDOR, PIIX4_PM_DEVICE, PIIX4_PM_CLASS,
-                    PIIX4_PM_REVISION);
+    vmm_pci_set_ids(&s->pci, PIIX4_PM_VENDOR, PIIX4_PM_DEVICE, PIIX4_PM_CLASS, PIIX4_PM_REVISION);
     /* Pin A for the record; the SCI itself is wired to GSI 9, not routed through a PIRQ. */
     vmm_pci_set_interrupt_pin(&s->pci, 1);
     vmm_pci_set_wmask(&s->pci, PMBA, 4, PMBA_MASK);
@@ -414,11 +412,11 @@ static bool piix4_pm_realize(VmmDevice *dev, GError **error)
     vmm_pci_set_long(&s->pci, SMBBA, PMBA_IO);
     s->pm1_cnt = CNT_SCI_EN;
 
-    r = vmm_bus_register(m->pio, "piix4-gpe0", PIIX4_PM_GPE0_BASE, PIIX4_PM_GPE0_LEN, &gpe_ops,
-                         s, &dev->lock);
+    r = vmm_bus_register(m->pio, "piix4-gpe0", PIIX4_PM_GPE0_BASE, PIIX4_PM_GPE0_LEN, &gpe_ops, s,
+                         &dev->lock);
     if (r < 0) {
-        g_set_error(error, VMM_PCI_ERROR, 0, "%s: GPE0 ports 0x%x: %s", dev->id,
-                    PIIX4_PM_GPE0_BASE, g_strerror(-r));
+        g_set_error(error, VMM_PCI_ERROR, 0, "%s: GPE0 ports 0x%x: %s", dev->id, PIIX4_PM_GPE0_BASE,
+                    g_strerror(-r));
         vmm_pci_device_unrealize(&s->pci);
         return false;
     }

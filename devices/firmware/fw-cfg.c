@@ -21,7 +21,7 @@
 #define FW_CFG_DMA_DESC_SIZE 16
 
 typedef struct {
-    uint8_t *data;  /* Owned, may be NULL when len == 0 */
+    uint8_t *data; /* Owned, may be NULL when len == 0 */
     size_t len;
     bool writable;
     FwCfgWriteCb write_cb; /* Optional */
@@ -187,8 +187,7 @@ static void dma_run_locked(FwCfgState *s, uint64_t desc_gpa)
 
     /* Copy the descriptor out of guest memory first; only the copy is looked at. */
     if (vmm_guest_read(mem, desc_gpa, raw, sizeof(raw)) < 0) {
-        vmm_guest_error("fw_cfg: DMA descriptor at 0x%" G_GINT64_MODIFIER "x unreadable",
-                        desc_gpa);
+        vmm_guest_error("fw_cfg: DMA descriptor at 0x%" G_GINT64_MODIFIER "x unreadable", desc_gpa);
         return;
     }
     memcpy(&control, raw, 4);
@@ -275,8 +274,8 @@ static void fw_cfg_io_write(void *opaque, uint64_t offset, uint64_t value, unsig
     default:
         break;
     }
-    vmm_guest_error("fw_cfg: ignored %u-byte write of 0x%" G_GINT64_MODIFIER "x at port 0x%x",
-                    size, value, (unsigned)(FW_CFG_PORT_SEL + offset));
+    vmm_guest_error("fw_cfg: ignored %u-byte write of 0x%" G_GINT64_MODIFIER "x at port 0x%x", size,
+                    value, (unsigned)(FW_CFG_PORT_SEL + offset));
 }
 
 static const VmmIoOps fw_cfg_io_ops = {

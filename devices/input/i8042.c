@@ -67,7 +67,7 @@ struct I8042State {
     uint8_t pending_cmd; /* controller command waiting for its data byte, or 0 */
     bool last_write_cmd; /* status A2 */
 
-    uint8_t out;          /* output buffer (keeps its value after being read) */
+    uint8_t out; /* output buffer (keeps its value after being read) */
     bool out_full;
     OutSource out_src;
 

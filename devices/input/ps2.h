@@ -102,12 +102,12 @@ typedef struct {
     Ps2Queue queue;
     Ps2MouseMode mode;
     Ps2MouseMode mode_before_wrap;
-    bool reporting;      /* data reporting enabled (0xF4) */
-    bool scale21;        /* 2:1 scaling (reported in the status only) */
-    uint8_t rate;        /* samples per second */
-    uint8_t resolution;  /* 0..3: 1, 2, 4, 8 counts/mm */
-    uint8_t id;          /* 0 plain PS/2, 3 IntelliMouse, 4 IntelliMouse Explorer */
-    uint8_t pending_cmd; /* command waiting for its parameter byte, or 0 */
+    bool reporting;       /* data reporting enabled (0xF4) */
+    bool scale21;         /* 2:1 scaling (reported in the status only) */
+    uint8_t rate;         /* samples per second */
+    uint8_t resolution;   /* 0..3: 1, 2, 4, 8 counts/mm */
+    uint8_t id;           /* 0 plain PS/2, 3 IntelliMouse, 4 IntelliMouse Explorer */
+    uint8_t pending_cmd;  /* command waiting for its parameter byte, or 0 */
     uint8_t rate_hist[3]; /* last three sample rates, newest last: the id knock sequence */
     /* Movement not yet reported, in PS/2 directions (y up, z down). */
     int dx, dy, dz;

@@ -41,8 +41,7 @@ static uint32_t in_u32(Input *in)
     return v;
 }
 
-static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
-                     gpointer data)
+static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
 }
 
@@ -99,6 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ram[desc + i] = in_u8(&in);
             }
             uint8_t how = in_u8(&in);
+            if ((how & 4) && desc + 16 <= RAM_SIZE) {
+                /* Often aim the transfer into RAM so the success paths run too. */
+                uint32_t len = GUINT32_TO_BE(in_u32(&in) % 0x2000);
+                uint64_t addr = GUINT64_TO_BE(in_u32(&in) % RAM_SIZE);
+                memcpy(ram + desc + 4, &len, 4);
+                memcpy(ram + desc + 8, &addr, 8);
+            }
             if (how & 1) {
                 uint32_t high = (how & 2) ? in_u32(&in) : 0;
                 vmm_bus_write_val(m->pio, FW_CFG_PORT_DMA, GUINT32_TO_BE(high), 4);

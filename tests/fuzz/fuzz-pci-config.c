@@ -51,10 +51,10 @@ static bool fuzzdev_realize(VmmDevice *dev, GError **error)
     vmm_pci_set_ids(&t->pci, 0x1234, 0x0001, 0xff0000, 0);
     vmm_pci_set_interrupt_pin(&t->pci, 2);
     vmm_pci_register_bar(&t->pci, 0, VMM_PCI_BAR_IO, false, 64, "fuzz-io", &fuzz_bar_ops, t);
-    vmm_pci_register_bar(&t->pci, 1, VMM_PCI_BAR_MEM32, false, 0x1000, "fuzz-mem",
-                         &fuzz_bar_ops, t);
-    vmm_pci_register_bar(&t->pci, 2, VMM_PCI_BAR_MEM64, true, 0x10000, "fuzz-mem64",
-                         &fuzz_bar_ops, t);
+    vmm_pci_register_bar(&t->pci, 1, VMM_PCI_BAR_MEM32, false, 0x1000, "fuzz-mem", &fuzz_bar_ops,
+                         t);
+    vmm_pci_register_bar(&t->pci, 2, VMM_PCI_BAR_MEM64, true, 0x10000, "fuzz-mem64", &fuzz_bar_ops,
+                         t);
     vmm_pci_msi_init(&t->pci, 8, true);
     vmm_pci_msix_init(&t->pci, 70, 5);
     return true;
@@ -104,8 +104,8 @@ static uint32_t take(Input *in, unsigned n)
 
 /* Ports worth hitting: config, reset, PM block candidates, GPE0, usual BAR spots. */
 static const uint16_t ports[] = {
-    0xcf8, 0xcf9, 0xcfa, 0xcfc, 0xcfd, 0xcfe, 0xcff, 0x92, 0x600, 0x604, 0x608, 0xb000,
-    0xb004, 0xb008, 0xafe0, 0xafe2, 0xc000, 0xc040, 0x4d0, 0x0,
+    0xcf8, 0xcf9,  0xcfa,  0xcfc,  0xcfd,  0xcfe,  0xcff,  0x92,   0x600, 0x604,
+    0x608, 0xb000, 0xb004, 0xb008, 0xafe0, 0xafe2, 0xc000, 0xc040, 0x4d0, 0x0,
 };
 
 static const uint64_t mmio_bases[] = {
@@ -119,7 +119,7 @@ static unsigned access_size(uint8_t sel)
     return sizes[sel & 3];
 }
 
-static uint8_t isa_bios[128 * 1024];
+static uint8_t isa_bios[128 * 1024] __attribute__((aligned(4096)));
 
 static void discard_log(const char *domain, GLogLevelFlags level, const char *message,
                         gpointer user_data)
@@ -140,8 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const char *const domains[] = {"vmm-pci", "piix3", "piix4-pm", "vmm"};
 
         for (unsigned i = 0; i < G_N_ELEMENTS(domains); i++) {
-            g_log_set_handler(domains[i], G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
-                              discard_log, NULL);
+            g_log_set_handler(domains[i], G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, discard_log,
+                              NULL);
         }
         quiet = true;
     }

@@ -246,6 +246,7 @@ static uint64_t loader_apply(const AcpiBlobs *b, uint8_t *mem)
     };
     uint64_t fseg_next = FSEG_BASE, high_top = MEM_SIZE;
     unsigned allocs = 0, pointers = 0, checksums = 0;
+    uint64_t targets[64];
 
     g_assert_cmpuint(b->loader_len % ACPI_LOADER_ENTRY_SIZE, ==, 0);
     for (size_t off = 0; off < b->loader_len; off += ACPI_LOADER_ENTRY_SIZE) {
@@ -285,6 +286,8 @@ static uint64_t loader_apply(const AcpiBlobs *b, uint8_t *mem)
             v = GUINT64_FROM_LE(v);
             /* OVMF insists the pointer lands inside the source blob. */
             g_assert_cmpuint(v, <, src->len);
+            g_assert_cmpuint(pointers, <, G_N_ELEMENTS(targets));
+            targets[pointers] = v + src->addr;
             v = GUINT64_TO_LE(v + src->addr);
             memcpy(mem + dst->addr + poff, &v, size);
             pointers++;
@@ -311,6 +314,38 @@ static uint64_t loader_apply(const AcpiBlobs *b, uint8_t *mem)
     g_assert_cmpuint(allocs, ==, 2);
     g_assert_cmpuint(pointers, >, 0);
     g_assert_cmpuint(checksums, >, 0);
+
+    /*
+     * OVMF installs whatever an ADD_POINTER points at, once the script has run, if it is
+     * a FACS or a table whose checksum is valid; RSDT and XSDT it rebuilds itself. So every
+     * pointer target must be such a table, and every table must be some pointer's target.
+     */
+    unsigned seen_tables = 0;
+    for (uint64_t off = 0; off + 8 <= b->tables_len;) {
+        const uint8_t *t = mem + files[0].addr + off;
+        if (t[0] == 0) {
+            off = (off + 8) & ~(uint64_t)7; /* padding up to the next 8-byte aligned table */
+            continue;
+        }
+        uint32_t len = rd32(t + 4);
+        g_assert_cmpuint(len, >=, 36);
+        bool found = false;
+        for (unsigned i = 0; i < pointers; i++) {
+            found = found || targets[i] == files[0].addr + off;
+        }
+        g_assert_true(found);
+        seen_tables++;
+        off += len;
+    }
+    g_assert_cmpuint(seen_tables, ==, 7); /* FACS DSDT SSDT FACP APIC RSDT XSDT */
+    for (unsigned i = 0; i < pointers; i++) {
+        const uint8_t *t = mem + targets[i];
+        g_assert_cmpuint(targets[i] + 8, <=, MEM_SIZE);
+        if (memcmp(t, "FACS", 4) != 0) {
+            g_assert_cmpuint(targets[i] + rd32(t + 4), <=, MEM_SIZE);
+            g_assert_cmpuint(sum8(t, rd32(t + 4)), ==, 0);
+        }
+    }
     return files[1].addr;
 }
 
@@ -398,8 +433,8 @@ static char *disassemble(const char *iasl, const char *dir, const char *name, co
     g_assert_true(g_file_set_contents(dat, (const char *)t, rd32(t + 4), &err));
     g_assert_no_error(err);
     const char *argv[] = {iasl, "-d", dat, NULL};
-    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                               &errout, &status, &err));
+    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout,
+                               &status, &err));
     g_assert_no_error(err);
     if (!g_spawn_check_wait_status(status, NULL)) {
         g_test_message("iasl -d %s failed:\n%s\n%s", name, out, errout);
@@ -442,8 +477,8 @@ static void test_iasl_disassembly(void)
                 const uint8_t *dsdt = mem + rd64(t + 140);
                 g_autofree char *ddsl = disassemble(iasl, dir, "dsdt.dat", dsdt);
                 static const char *const want[] = {
-                    "_S5_", "PNP0A03", "PNP0303", "PNP0F13", "PNP0B00", "PNP0501",
-                    "LNKA", "LNKD", "LNKS", "_PRT", "_PIC", "PCI_Config", "QEMU0002",
+                    "_S5_", "PNP0A03", "PNP0303", "PNP0F13", "PNP0B00",    "PNP0501",  "LNKA",
+                    "LNKD", "LNKS",    "_PRT",    "_PIC",    "PCI_Config", "QEMU0002",
                 };
                 for (unsigned k = 0; k < G_N_ELEMENTS(want); k++) {
                     if (strstr(ddsl, want[k]) == NULL) {
@@ -451,8 +486,7 @@ static void test_iasl_disassembly(void)
                         g_assert_not_reached();
                     }
                 }
-                g_autofree char *sdsl =
-                    disassemble(iasl, dir, "facs.dat", mem + rd32(t + 36));
+                g_autofree char *sdsl = disassemble(iasl, dir, "facs.dat", mem + rd32(t + 36));
                 g_assert_nonnull(strstr(sdsl, "\"FACS\""));
             } else if (memcmp(t, "APIC", 4) == 0) {
                 g_autofree char *mdsl = disassemble(iasl, dir, "apic.dat", t);
@@ -501,8 +535,8 @@ static char *run_tool(const char *dir, const char *const *argv)
     char *out = NULL;
     int status = 0;
 
-    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                               &errout, &status, &err));
+    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout,
+                               &status, &err));
     g_assert_no_error(err);
     if (!g_spawn_check_wait_status(status, NULL)) {
         g_test_message("%s failed:\n%s\n%s", argv[0], out, errout);
@@ -551,12 +585,10 @@ static void test_aml_evaluate(void)
         write_table(dir, "dsdt.dat", mem + rd64(fadt + 140));
         write_table(dir, "ssdt.dat", ssdt);
 
-        const char *cmds =
-            "evaluate \\_SB.PCI0._CRS; evaluate \\TPRT 0; evaluate \\TPRT 4; "
-            "evaluate \\TPRT 5; evaluate \\TPRT 8; evaluate \\TPRT 11; "
-            "evaluate \\TPRT 127; evaluate \\TSRS; evaluate \\TDIS";
-        const char *exec_argv[] = {acpiexec, "-b", cmds, "dsdt.dat", "ssdt.dat", "probe.aml",
-                                   NULL};
+        const char *cmds = "evaluate \\_SB.PCI0._CRS; evaluate \\TPRT 0; evaluate \\TPRT 4; "
+                           "evaluate \\TPRT 5; evaluate \\TPRT 8; evaluate \\TPRT 11; "
+                           "evaluate \\TPRT 127; evaluate \\TSRS; evaluate \\TDIS";
+        const char *exec_argv[] = {acpiexec, "-b", cmds, "dsdt.dat", "ssdt.dat", "probe.aml", NULL};
         g_autofree char *out = run_tool(dir, exec_argv);
         g_auto(GStrv) parts = g_strsplit(out, "Evaluating ", -1);
         /* parts[0] is the banner, then one part per command in order. */

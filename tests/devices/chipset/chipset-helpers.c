@@ -51,15 +51,13 @@ VmmCfgNode *chipset_addr_cfg(ChipsetFixture *f, const char *name, uint8_t devfn)
 
 uint32_t cfg_read(ChipsetFixture *f, uint8_t devfn, unsigned offset, unsigned size)
 {
-    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc),
-                      4);
+    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc), 4);
     return (uint32_t)vmm_bus_read_val(f->m->pio, 0xcfc + (offset & 3), size);
 }
 
 void cfg_write(ChipsetFixture *f, uint8_t devfn, unsigned offset, unsigned size, uint32_t v)
 {
-    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc),
-                      4);
+    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc), 4);
     vmm_bus_write_val(f->m->pio, 0xcfc + (offset & 3), v, size);
 }
 

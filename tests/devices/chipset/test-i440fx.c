@@ -18,7 +18,7 @@ typedef struct {
 static void pam_setup(PamFixture *p)
 {
     chipset_setup(&p->f, 2 * 1024 * 1024);
-    p->bios = g_malloc(ISA_BIOS_SIZE);
+    p->bios = g_aligned_alloc(1, ISA_BIOS_SIZE, 4096);
     for (unsigned i = 0; i < ISA_BIOS_SIZE; i++) {
         p->bios[i] = (uint8_t)(i * 7 + (i >> 12));
     }
@@ -29,7 +29,7 @@ static void pam_setup(PamFixture *p)
 static void pam_teardown(PamFixture *p)
 {
     chipset_teardown(&p->f);
-    g_free(p->bios);
+    g_aligned_free(p->bios);
 }
 
 static bool can_read(PamFixture *p, uint64_t gpa, uint8_t *out)
@@ -154,11 +154,33 @@ static void test_smram_stored(void)
     pam_teardown(&p);
 }
 
+static void test_isa_bios_checks(void)
+{
+    PamFixture p;
+    uint8_t v;
+
+    pam_setup(&p);
+    /* A misaligned or wrongly sized image is refused and the old alias stays. */
+    g_test_expect_message("i440fx", G_LOG_LEVEL_WARNING, "*page-aligned*");
+    i440fx_set_isa_bios((I440fxState *)p.f.i440fx, p.bios + 1, ISA_BIOS_SIZE);
+    g_test_assert_expected_messages();
+    g_test_expect_message("i440fx", G_LOG_LEVEL_WARNING, "*page-aligned*");
+    i440fx_set_isa_bios((I440fxState *)p.f.i440fx, p.bios, 4096);
+    g_test_assert_expected_messages();
+    g_assert_true(can_read(&p, 0xf0000, &v));
+    g_assert_cmphex(v, ==, p.bios[0x10000]);
+    /* NULL removes the alias. */
+    i440fx_set_isa_bios((I440fxState *)p.f.i440fx, NULL, 0);
+    g_assert_false(can_read(&p, 0xf0000, &v));
+    pam_teardown(&p);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/i440fx/pam/reset-state", test_pam_reset_state);
     g_test_add_func("/i440fx/pam/modes", test_pam_modes);
     g_test_add_func("/i440fx/smram", test_smram_stored);
+    g_test_add_func("/i440fx/isa-bios-checks", test_isa_bios_checks);
     return g_test_run();
 }

@@ -66,15 +66,18 @@ static bool testdev_realize(VmmDevice *dev, GError **error)
     vmm_pci_set_ids(&t->pci, TEST_VENDOR, TEST_DEVICE, 0xff0000, 7);
     vmm_pci_set_subsystem(&t->pci, 0x1af4, 0x1234);
     vmm_pci_set_interrupt_pin(&t->pci, 1);
-    g_assert_cmpint(vmm_pci_register_bar(&t->pci, 0, VMM_PCI_BAR_IO, false, 32, "test-io",
-                                         &test_io_ops, t), ==, 0);
-    g_assert_cmpint(vmm_pci_register_bar(&t->pci, 1, VMM_PCI_BAR_MEM32, false, 0x1000,
-                                         "test-mem", &test_mem_ops, t), ==, 0);
-    g_assert_cmpint(vmm_pci_register_bar(&t->pci, 2, VMM_PCI_BAR_MEM64, true, 0x4000,
-                                         "test-mem64", &test_mem_ops, t), ==, 0);
+    g_assert_cmpint(
+        vmm_pci_register_bar(&t->pci, 0, VMM_PCI_BAR_IO, false, 32, "test-io", &test_io_ops, t), ==,
+        0);
+    g_assert_cmpint(vmm_pci_register_bar(&t->pci, 1, VMM_PCI_BAR_MEM32, false, 0x1000, "test-mem",
+                                         &test_mem_ops, t),
+                    ==, 0);
+    g_assert_cmpint(vmm_pci_register_bar(&t->pci, 2, VMM_PCI_BAR_MEM64, true, 0x4000, "test-mem64",
+                                         &test_mem_ops, t),
+                    ==, 0);
     /* The upper half of a 64-bit BAR cannot be used again. */
-    g_assert_cmpint(vmm_pci_register_bar(&t->pci, 3, VMM_PCI_BAR_IO, false, 32, "bad",
-                                         &test_io_ops, t), <, 0);
+    g_assert_cmpint(
+        vmm_pci_register_bar(&t->pci, 3, VMM_PCI_BAR_IO, false, 32, "bad", &test_io_ops, t), <, 0);
     t->msi_cap = vmm_pci_msi_init(&t->pci, 4, true);
     g_assert_cmpint(t->msi_cap, >=, 0x40);
     t->msix_cap = vmm_pci_msix_init(&t->pci, 4, 4);
@@ -110,8 +113,8 @@ static const VmmDeviceType testdev_type = {
 static TestDev *add_testdev(ChipsetFixture *f, const char *id, uint8_t devfn)
 {
     g_autoptr(GError) err = NULL;
-    VmmDevice *dev = vmm_device_create(f->m, &testdev_type, id, chipset_addr_cfg(f, id, devfn),
-                                       &err);
+    VmmDevice *dev =
+        vmm_device_create(f->m, &testdev_type, id, chipset_addr_cfg(f, id, devfn), &err);
 
     g_assert_no_error(err);
     g_assert_nonnull(dev);
@@ -429,9 +432,9 @@ static void test_intx(void)
     TestDev *a, *b, *c;
 
     setup(&f);
-    a = (TestDev *)vmm_device_find(f.m, "test0");                 /* slot 3: PIRQC */
-    b = add_testdev(&f, "test1", VMM_PCI_DEVFN(7, 0));            /* slot 7: PIRQC */
-    c = add_testdev(&f, "test2", VMM_PCI_DEVFN(4, 0));            /* slot 4: PIRQD */
+    a = (TestDev *)vmm_device_find(f.m, "test0");      /* slot 3: PIRQC */
+    b = add_testdev(&f, "test1", VMM_PCI_DEVFN(7, 0)); /* slot 7: PIRQC */
+    c = add_testdev(&f, "test2", VMM_PCI_DEVFN(4, 0)); /* slot 4: PIRQD */
     chipset_reset_devices(&f);
 
     /* PIRQ registers come out of reset disabled. */

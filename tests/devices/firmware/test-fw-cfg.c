@@ -215,7 +215,7 @@ static void test_file_dir(Fixture *f, gconstpointer data)
     g_assert_true(fw_cfg_find_file(f->s, "etc/e820", &key, NULL, NULL));
     sel(f, key);
     for (size_t i = 0; i < strlen("etc/e820"); i++) {
-        g_assert_cmpuint(rd8(f), ==, (uint8_t)"etc/e820"[i]);
+        g_assert_cmpuint(rd8(f), ==, (uint8_t) "etc/e820"[i]);
     }
     for (int i = 0; i < 16; i++) {
         g_assert_cmpuint(rd8(f), ==, 0);
@@ -297,20 +297,19 @@ static void test_dma_errors(Fixture *f, gconstpointer data)
     unsigned errors_before = guest_errors;
 
     /* Destination outside guest RAM, or straddling its end: ERROR, nothing partial. */
-    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_READ), 4, 0x40000000),
-                    ==, FW_CFG_DMA_ERROR);
+    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_READ), 4, 0x40000000), ==,
+                    FW_CFG_DMA_ERROR);
     g_assert_cmpuint(guest_errors, >, errors_before);
     memset(f->ram + RAM_SIZE - 2, 0x55, 2);
-    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_READ), 4, RAM_SIZE - 2),
-                    ==, FW_CFG_DMA_ERROR);
+    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_READ), 4, RAM_SIZE - 2), ==,
+                    FW_CFG_DMA_ERROR);
     g_assert_cmpuint(f->ram[RAM_SIZE - 2], ==, 0x55);
     /* Address + length wraps around. */
-    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_READ), 0x100,
-                        UINT64_MAX - 0x10),
+    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_READ), 0x100, UINT64_MAX - 0x10),
                     ==, FW_CFG_DMA_ERROR);
     /* A huge read of a missing key is refused rather than zero-filling gigabytes. */
-    g_assert_cmphex(dma(f, sel_ctl(0x7000, FW_CFG_DMA_READ), 0xffffffffu, BUF_GPA),
-                    ==, FW_CFG_DMA_ERROR);
+    g_assert_cmphex(dma(f, sel_ctl(0x7000, FW_CFG_DMA_READ), 0xffffffffu, BUF_GPA), ==,
+                    FW_CFG_DMA_ERROR);
 
     /* Writes to read-only items (numeric or file) fail and change nothing. */
     g_assert_cmpint(fw_cfg_add_file(f->s, "etc/ro", "read-only", 9), ==, 0);
@@ -322,8 +321,8 @@ static void test_dma_errors(Fixture *f, gconstpointer data)
     g_assert_cmphex(dma(f, sel_ctl(key, FW_CFG_DMA_WRITE), 4, BUF_GPA), ==, FW_CFG_DMA_ERROR);
     g_assert_true(fw_cfg_find_file(f->s, "etc/ro", NULL, &content, &len));
     g_assert_cmpmem(content, len, "read-only", 9);
-    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_WRITE), 4, BUF_GPA),
-                    ==, FW_CFG_DMA_ERROR);
+    g_assert_cmphex(dma(f, sel_ctl(FW_CFG_SIGNATURE, FW_CFG_DMA_WRITE), 4, BUF_GPA), ==,
+                    FW_CFG_DMA_ERROR);
     g_assert_cmphex(dma(f, sel_ctl(0x7001, FW_CFG_DMA_WRITE), 4, BUF_GPA), ==, FW_CFG_DMA_ERROR);
 
     /* A descriptor outside guest memory is dropped; the device keeps working. */
@@ -362,8 +361,8 @@ static void test_dma_write(Fixture *f, gconstpointer data)
     const uint8_t *content;
     size_t len;
 
-    g_assert_cmpint(fw_cfg_add_file_writable(f->s, "etc/ramfb", "\0\0\0\0\0\0\0\0", 8, write_cb,
-                                             &log), ==, 0);
+    g_assert_cmpint(
+        fw_cfg_add_file_writable(f->s, "etc/ramfb", "\0\0\0\0\0\0\0\0", 8, write_cb, &log), ==, 0);
     g_assert_true(fw_cfg_find_file(f->s, "etc/ramfb", &key, NULL, NULL));
 
     memcpy(buf, "wxyz", 4);

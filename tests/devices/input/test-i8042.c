@@ -392,9 +392,9 @@ static void test_aux_ports(Fixture *f, gconstpointer data)
 static void test_priority(Fixture *f, gconstpointer data)
 {
     write_cb(f, 0x00);
-    aux_write(f, 0xf2);               /* aux: FA 00, first one already in the buffer */
+    aux_write(f, 0xf2);                 /* aux: FA 00, first one already in the buffer */
     i8042_key_event(f->s, KEY_A, true); /* keyboard: 1C */
-    outb(f, CMD, 0x20);               /* controller: 00 */
+    outb(f, CMD, 0x20);                 /* controller: 00 */
     EXPECT_MORE(f, true, 0xfa);
     /* Controller replies before the keyboard, the keyboard before the aux port. */
     EXPECT_MORE(f, false, 0x00, 0x1c);
@@ -535,6 +535,159 @@ static void test_device_reset(Fixture *f, gconstpointer data)
     g_assert_false(status(f) & ST_OBF);
 }
 
+/*
+ * Reads what an interrupt handler would see: the byte must come with its own IRQ line
+ * (1 for keyboard data, 12 for aux data) raised and the other one low.
+ */
+static uint8_t irq_read(Fixture *f, bool aux)
+{
+    unsigned line = aux ? 12 : 1;
+    unsigned other = aux ? 1 : 12;
+
+    g_assert_true(f->m->irq_level[line]);
+    g_assert_false(f->m->irq_level[other]);
+    return read_byte(f, aux);
+}
+
+static void irq_expect(Fixture *f, bool aux, const uint8_t *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t got = irq_read(f, aux);
+        if (got != want[i]) {
+            g_error("irq byte %zu: got 0x%02x, want 0x%02x", i, got, want[i]);
+        }
+    }
+    g_assert_false(status(f) & ST_OBF);
+    g_assert_false(f->m->irq_level[1]);
+    g_assert_false(f->m->irq_level[12]);
+}
+
+#define IRQ_EXPECT(f, aux, ...)                                                                    \
+    do {                                                                                           \
+        static const uint8_t want_[] = {__VA_ARGS__};                                              \
+        irq_expect((f), (aux), want_, sizeof(want_));                                              \
+    } while (0)
+
+/* The order of operations of Linux's i8042, atkbd and psmouse drivers at boot. */
+static void test_linux_probe(Fixture *f, gconstpointer data)
+{
+    /* i8042: flush, self test, read the command byte, keyboard interface test. */
+    drain(f);
+    outb(f, CMD, 0xaa);
+    EXPECT(f, false, 0x55);
+    uint8_t ctr = read_cb(f);
+    g_assert_cmphex(ctr, !=, 0xff);
+    outb(f, CMD, 0xab);
+    EXPECT(f, false, 0x00);
+
+    /* Aux port: loopback, disable/enable visible in the command byte. */
+    outb(f, CMD, 0xd3);
+    outb(f, DATA, 0x5a);
+    EXPECT(f, true, 0x5a);
+    outb(f, CMD, 0xa7);
+    g_assert_true(read_cb(f) & 0x20);
+    outb(f, CMD, 0xa8);
+    g_assert_false(read_cb(f) & 0x20);
+
+    /* Aux IRQ test: loopback with the aux interrupt on, read by the IRQ 12 handler. */
+    write_cb(f, (ctr & ~0x30) | 0x02);
+    outb(f, CMD, 0xd3);
+    outb(f, DATA, 0xa5);
+    IRQ_EXPECT(f, true, 0xa5);
+
+    /* Active multiplexing probe: a plain controller echoes all three bytes. */
+    const uint8_t mux[] = {0xf0, 0x56, 0xa4};
+    for (size_t i = 0; i < sizeof(mux); i++) {
+        outb(f, CMD, 0xd3);
+        outb(f, DATA, mux[i]);
+        irq_expect(f, true, &mux[i], 1);
+    }
+
+    /* Keyboard port on, translated, both interrupts on. */
+    write_cb(f, 0x47);
+
+    /* atkbd: identify, LEDs, typematic rate, enable. */
+    outb(f, DATA, 0xf2);
+    IRQ_EXPECT(f, false, 0xfa, 0xab, 0x41);
+    outb(f, DATA, 0xed);
+    IRQ_EXPECT(f, false, 0xfa);
+    outb(f, DATA, 0x00);
+    IRQ_EXPECT(f, false, 0xfa);
+    outb(f, DATA, 0xf3);
+    IRQ_EXPECT(f, false, 0xfa);
+    outb(f, DATA, 0x00);
+    IRQ_EXPECT(f, false, 0xfa);
+    outb(f, DATA, 0xf4);
+    IRQ_EXPECT(f, false, 0xfa);
+
+    /* psmouse: reset, id, IntelliMouse and Explorer knocks, settings, enable. */
+    aux_write(f, 0xff);
+    IRQ_EXPECT(f, true, 0xfa, 0xaa, 0x00);
+    aux_write(f, 0xf2);
+    IRQ_EXPECT(f, true, 0xfa, 0x00);
+    const uint8_t knocks[] = {200, 100, 80, 200, 200, 80};
+    for (size_t i = 0; i < sizeof(knocks); i++) {
+        aux_write(f, 0xf3);
+        IRQ_EXPECT(f, true, 0xfa);
+        aux_write(f, knocks[i]);
+        IRQ_EXPECT(f, true, 0xfa);
+        if (i == 2 || i == 5) {
+            const uint8_t id[] = {0xfa, i == 2 ? 0x03 : 0x04};
+            aux_write(f, 0xf2);
+            irq_expect(f, true, id, sizeof(id));
+        }
+    }
+    aux_write(f, 0xe8);
+    aux_write(f, 0x03);
+    aux_write(f, 0xe6);
+    aux_write(f, 0xf4);
+    IRQ_EXPECT(f, true, 0xfa, 0xfa, 0xfa, 0xfa);
+
+    /* Running: keys on IRQ 1 in set 1, motion on IRQ 12 in 4-byte packets. */
+    i8042_key_event(f->s, KEY_LEFTMETA, true);
+    IRQ_EXPECT(f, false, 0xe0, 0x5b);
+    i8042_mouse_event(f->s, 2, 0, 0, I8042_BTN_RIGHT);
+    IRQ_EXPECT(f, true, 0x0a, 0x02, 0x00, 0x00);
+    /* Both at once: the keyboard goes first, each byte with its own line. */
+    i8042_mouse_event(f->s, 0, 0, 0, 0);
+    i8042_key_event(f->s, KEY_LEFTMETA, false);
+    EXPECT_MORE(f, true, 0x08);
+    g_assert_cmphex(irq_read(f, false), ==, 0xe0);
+    g_assert_cmphex(irq_read(f, false), ==, 0xdb);
+    IRQ_EXPECT(f, true, 0x00, 0x00, 0x00);
+}
+
+/* SeaBIOS's ps2port.c: keyboard set-up with both ports parked, then the IRQ 1 handler. */
+static void test_seabios_setup(Fixture *f, gconstpointer data)
+{
+    drain(f);
+    outb(f, CMD, 0xaa);
+    EXPECT(f, false, 0x55);
+    outb(f, CMD, 0xab);
+    EXPECT(f, false, 0x00);
+
+    /* Each command: both interfaces disabled and interrupts off, then its own enabled. */
+    write_cb(f, 0x30);
+    write_cb(f, 0x20);
+    outb(f, DATA, 0xff);
+    EXPECT(f, false, 0xfa, 0xaa);
+    outb(f, DATA, 0xf5);
+    EXPECT(f, false, 0xfa);
+    outb(f, DATA, 0xf0);
+    EXPECT(f, false, 0xfa);
+    outb(f, DATA, 0x02);
+    EXPECT(f, false, 0xfa);
+    outb(f, DATA, 0xf4);
+    EXPECT(f, false, 0xfa);
+
+    /* Runtime: translation, keyboard interrupt, aux parked. */
+    write_cb(f, 0x65);
+    g_assert_false(f->m->irq_level[1]);
+    i8042_key_event(f->s, KEY_ENTER, true);
+    i8042_key_event(f->s, KEY_ENTER, false);
+    IRQ_EXPECT(f, false, 0x1c, 0x9c);
+}
+
 /* Hostile sequences: random port traffic and host events must never break invariants. */
 static void test_garbage(Fixture *f, gconstpointer data)
 {
@@ -602,6 +755,8 @@ int main(int argc, char **argv)
     ADD("/i8042/reset-pulse", test_reset_pulse);
     ADD("/i8042/output-port", test_output_port);
     ADD("/i8042/device-reset", test_device_reset);
+    ADD("/i8042/linux-probe", test_linux_probe);
+    ADD("/i8042/seabios-setup", test_seabios_setup);
     ADD("/i8042/garbage", test_garbage);
 #undef ADD
     return g_test_run();

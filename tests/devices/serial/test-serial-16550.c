@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "devices/serial/serial-16550.h"
+#include "vmm/iothread.h"
 #include "vmm/machine.h"
 
 #define BASE 0x3f8
@@ -485,6 +486,63 @@ static void test_unix_backend(void)
     g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+/*
+ * The real arrangement: the machine's I/O thread accepts and reads, the guest drains the
+ * FIFO, and vmm_machine_free() stops the I/O thread before the device closes its back end.
+ */
+static void test_unix_backend_iothread(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("bw-serial-XXXXXX", &err);
+    g_autofree char *path = NULL;
+    g_autofree char *spec = NULL;
+    VmmMachine *m = vmm_machine_new_fake();
+    VmmCfgNode *cfg = vmm_cfg_new();
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    char got[8] = {0};
+    unsigned n = 0;
+    char c;
+    int fd;
+
+    g_assert_no_error(err);
+    path = g_build_filename(dir, "com1.sock", NULL);
+    m->io = vmm_iothread_new(&err);
+    g_assert_no_error(err);
+    spec = g_strdup_printf("unix:%s", path);
+    vmm_cfg_set_string(cfg, "backend", spec);
+    g_assert_nonnull(vmm_device_create(m, &serial16550_type, "com1", cfg, &err));
+    g_assert_no_error(err);
+    vmm_bus_write_val(m->pio, BASE + FCR, 0x01, 1);
+    vmm_bus_write_val(m->pio, BASE + MCR, 0x0b, 1);
+    vmm_bus_write_val(m->pio, BASE + IER, 0x01, 1);
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    g_assert_cmpint(send(fd, "boot", 4, 0), ==, 4);
+    /* Bounded wait for the I/O thread; the guest side polls LSR like a driver would. */
+    for (int i = 0; i < 10000 && n < 4; i++) {
+        if (vmm_bus_read_val(m->pio, BASE + LSR, 1) & 0x01) {
+            got[n++] = (char)vmm_bus_read_val(m->pio, BASE + RBR, 1);
+        } else {
+            g_usleep(1000);
+        }
+    }
+    g_assert_cmpstr(got, ==, "boot");
+    g_assert_cmpuint(m->irq_raise_count[IRQ], >=, 1);
+
+    vmm_bus_write_val(m->pio, BASE + THR, '>', 1);
+    g_assert_cmpint(recv(fd, &c, 1, 0), ==, 1);
+    g_assert_cmpint(c, ==, '>');
+
+    vmm_machine_free(m);
+    vmm_cfg_free(cfg);
+    /* The machine is gone: the client sees the end of the stream. */
+    g_assert_cmpint(recv(fd, &c, 1, 0), ==, 0);
+    close(fd);
+    g_rmdir(dir);
+}
+
 static void test_bad_backend(void)
 {
     g_autoptr(GError) err = NULL;
@@ -522,6 +580,7 @@ int main(int argc, char **argv)
     ADD("receive", test_receive);
     g_test_add_func("/serial16550/file-backend", test_file_backend);
     g_test_add_func("/serial16550/unix-backend", test_unix_backend);
+    g_test_add_func("/serial16550/unix-backend-iothread", test_unix_backend_iothread);
     g_test_add_func("/serial16550/bad-backend", test_bad_backend);
     return g_test_run();
 }

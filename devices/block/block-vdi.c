@@ -77,7 +77,7 @@ typedef struct Vdi {
     uint32_t *map;     /* host byte order */
     uint8_t *used;     /* bitmap over data block indices */
     uint32_t next_index;
-    bool modify_uuid_done;
+    gint modify_uuid_done; /* atomic */
     BlockDev *parent;  /* owned, read-only, differencing images only */
 } Vdi;
 
@@ -311,7 +311,10 @@ static bool vdi_open_parent(BlockDev *bd, Vdi *v, const BlockOpenOptions *option
         return fail(error, bd->path, "differencing chain deeper than %d images (a loop?)",
                     VDI_MAX_CHAIN);
     }
+    /* The lookup may open images itself: count it as a level of the chain too. */
+    open_depth++;
     g_autofree char *ppath = options->parent_lookup(options->parent_lookup_opaque, uuid);
+    open_depth--;
     if (ppath == NULL) {
         return fail(error, bd->path, "parent image {%s} not found", uuid);
     }
@@ -621,17 +624,17 @@ static int vdi_writev(BlockDev *bd, uint64_t offset, const struct iovec *iov, un
 {
     Vdi *v = bd->opaque;
 
-    if (!v->modify_uuid_done) {
+    if (!g_atomic_int_get(&v->modify_uuid_done)) {
         /* The content changes: a new modification UUID, once per open. */
         g_mutex_lock(&v->alloc_lock);
-        if (!v->modify_uuid_done) {
+        if (!g_atomic_int_get(&v->modify_uuid_done)) {
             uuid_random_disk(v->header + H_UUID_MODIFY);
             int r = pwrite_all(bd->fd, v->header + H_UUID_MODIFY, 16, H_UUID_MODIFY);
             if (r < 0) {
                 g_mutex_unlock(&v->alloc_lock);
                 return r;
             }
-            v->modify_uuid_done = true;
+            g_atomic_int_set(&v->modify_uuid_done, 1);
         }
         g_mutex_unlock(&v->alloc_lock);
     }
@@ -713,6 +716,25 @@ char *block_dup_uuid(BlockDev *bd)
         return NULL;
     }
     uuid_disk_to_text(((Vdi *)bd->opaque)->header + H_UUID_CREATE, text);
+    return g_strdup(text);
+}
+
+char *block_vdi_read_uuid(const char *path)
+{
+    uint8_t h[512];
+    char text[37];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return NULL;
+    }
+    ssize_t n = pread(fd, h, sizeof(h), 0);
+    close(fd);
+    if (n != (ssize_t)sizeof(h) || get32(h + H_SIGNATURE) != VDI_SIGNATURE ||
+        uuid_is_null(h + H_UUID_CREATE)) {
+        return NULL;
+    }
+    uuid_disk_to_text(h + H_UUID_CREATE, text);
     return g_strdup(text);
 }
 

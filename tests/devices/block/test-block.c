@@ -358,6 +358,19 @@ static void test_vdi_diff_chain(void)
     /* Block 6 still falls through to base. */
     g_assert_cmpint(block_pread(bd, 6 * MiB, got, MiB), ==, 0);
     g_assert_true(memcmp(got, a + 6 * MiB, MiB) == 0);
+    /* A whole block of zeros over block 7 becomes a ZERO entry, not a data block. */
+    GStatBuf st1, st2;
+    g_assert_cmpint(g_stat(leaf, &st1), ==, 0);
+    g_assert_cmpint(block_pwrite(bd, 7 * MiB, zero, MiB), ==, 0);
+    g_assert_cmpint(g_stat(leaf, &st2), ==, 0);
+    g_assert_cmpint(st1.st_size, ==, st2.st_size);
+    g_assert_cmpint(block_pread(bd, 7 * MiB, got, MiB), ==, 0);
+    g_assert_true(memcmp(got, zero, MiB) == 0);
+    block_close(bd);
+    bd = block_open(leaf, &o, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(block_pread(bd, 7 * MiB, got, MiB), ==, 0);
+    g_assert_true(memcmp(got, zero, MiB) == 0);
     block_close(bd);
 
     /* A wrong parent (UUID mismatch) is refused. */

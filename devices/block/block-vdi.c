@@ -538,6 +538,19 @@ static uint32_t pick_index_locked(Vdi *v)
     return VDI_BLOCK_FREE;
 }
 
+static bool iov_is_zero(const struct iovec *iov, unsigned niov)
+{
+    for (unsigned i = 0; i < niov; i++) {
+        const uint8_t *p = iov[i].iov_base;
+        for (size_t j = 0; j < iov[i].iov_len; j++) {
+            if (p[j] != 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /* Called with alloc_lock held for a block that is FREE or ZERO. */
 static int vdi_allocate_locked(BlockDev *bd, uint32_t blk, uint32_t inblk, uint32_t old,
                                const struct iovec *iov, unsigned niov, size_t len)
@@ -614,6 +627,26 @@ static int vdi_write_segment(BlockDev *bd, uint32_t blk, uint32_t inblk, const s
         /* Another request allocated it while we waited. */
         g_mutex_unlock(&v->alloc_lock);
         return block_full_pwritev(bd->fd, iov, niov, data_offset(v, e) + inblk);
+    }
+    if (len == v->block_size && iov_is_zero(iov, niov)) {
+        /*
+         * A whole block of zeros needs no data block: a base image already reads zeros
+         * there; a differencing image records ZERO so the parent no longer shows through
+         * (as VirtualBox does). One 4-byte map write, no count change: crash-safe.
+         */
+        r = 0;
+        if (v->parent != NULL && e == VDI_BLOCK_FREE) {
+            uint8_t le[4];
+            put32(le, VDI_BLOCK_ZERO);
+            r = pwrite_all(bd->fd, le, 4, v->off_blocks + 4 * (uint64_t)blk);
+            if (r == 0) {
+                g_mutex_lock(&v->map_lock);
+                v->map[blk] = VDI_BLOCK_ZERO;
+                g_mutex_unlock(&v->map_lock);
+            }
+        }
+        g_mutex_unlock(&v->alloc_lock);
+        return r;
     }
     r = vdi_allocate_locked(bd, blk, inblk, e, iov, niov, len);
     g_mutex_unlock(&v->alloc_lock);

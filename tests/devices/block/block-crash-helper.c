@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Helper for the kill -9 test: writes random data to distinct 64 KiB slots of a
- * dynamic VDI and prints "slot length seed" after each write is acknowledged, until
- * it is killed or runs out of slots. Usage: block-crash-helper IMAGE FIRST-WRITE
+ * Helper for the kill -9 test: writes random data to distinct 16 KiB slots of a
+ * dynamic VDI with up to QD asynchronous writes in flight, and prints "slot length
+ * seed" from each completion callback (the write is acknowledged), until it is killed
+ * or runs out of slots. The i-th write goes to slot (i * STRIDE) % SLOTS, so a test
+ * that saw N acknowledgements knows no write beyond FIRST + N + QD was submitted.
+ * Usage: block-crash-helper IMAGE FIRST-WRITE
  */
 #define G_LOG_DOMAIN "block-crash-helper"
 #include <glib.h>
@@ -11,9 +14,20 @@
 
 #include "devices/block/block.h"
 
-#define SLOTS 1024u
-#define SLOT (64u * 1024u)
+#define SLOTS 4096u
+#define SLOT (16u * 1024u)
 #define STRIDE 389u /* coprime with SLOTS: the i-th write goes to a distinct slot */
+#define QD 8u
+
+typedef struct {
+    uint32_t slot, len, seed;
+    uint8_t buf[SLOT];
+} Write;
+
+static GMutex lock;
+static GCond cond;
+static unsigned inflight;
+static int failed;
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
 {
@@ -22,6 +36,22 @@ static void fill(uint8_t *buf, size_t len, uint32_t seed)
         x = x * 1103515245u + 12345u;
         buf[i] = (uint8_t)(x >> 16);
     }
+}
+
+static void done_cb(void *opaque, int ret)
+{
+    Write *w = opaque;
+    g_mutex_lock(&lock);
+    if (ret < 0) {
+        failed = ret;
+    } else {
+        printf("%u %u %u\n", w->slot, w->len, w->seed);
+        fflush(stdout);
+    }
+    g_free(w);
+    inflight--;
+    g_cond_signal(&cond);
+    g_mutex_unlock(&lock);
 }
 
 int main(int argc, char **argv)
@@ -40,22 +70,30 @@ int main(int argc, char **argv)
         return 1;
     }
     GRand *r = g_rand_new();
-    uint8_t *buf = g_malloc(SLOT);
     for (unsigned i = first; i < SLOTS; i++) {
-        uint32_t slot = (i * STRIDE) % SLOTS;
-        uint32_t len = (uint32_t)g_rand_int_range(r, 1, SLOT / 512 + 1) * 512;
-        uint32_t seed = g_rand_int(r);
-        fill(buf, len, seed);
-        int ret = block_pwrite(bd, (uint64_t)slot * SLOT, buf, len);
-        if (ret < 0) {
-            g_printerr("write failed: %d\n", ret);
+        Write *w = g_new(Write, 1);
+        w->slot = (i * STRIDE) % SLOTS;
+        w->len = (uint32_t)g_rand_int_range(r, 1, SLOT / 512 + 1) * 512;
+        w->seed = g_rand_int(r);
+        fill(w->buf, w->len, w->seed);
+        struct iovec iov = { w->buf, w->len };
+        g_mutex_lock(&lock);
+        while (inflight >= QD) {
+            g_cond_wait(&cond, &lock);
+        }
+        if (failed < 0) {
+            g_printerr("write failed: %d\n", failed);
             return 1;
         }
-        printf("%u %u %u\n", slot, len, seed);
-        fflush(stdout);
+        inflight++;
+        g_mutex_unlock(&lock);
+        int ret = block_write_async(bd, (uint64_t)w->slot * SLOT, &iov, 1, done_cb, w);
+        if (ret < 0) {
+            g_printerr("submit failed: %d\n", ret);
+            return 1;
+        }
     }
-    g_free(buf);
-    g_rand_free(r);
     block_close(bd);
-    return 0;
+    g_rand_free(r);
+    return failed < 0 ? 1 : 0;
 }

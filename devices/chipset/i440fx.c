@@ -154,7 +154,7 @@ static int pam_map(I440fxState *s, PamRegion *r)
         break;
     case PAM_RAM_RO:
         flags = VMM_MEM_READONLY;
-        /* fall through */
+        G_GNUC_FALLTHROUGH;
     case PAM_RAM_RW:
         /* Low RAM is identity mapped: RAM offset == guest-physical address. */
         host = vmm_guest_mem_ram_ptr(mem, r->gpa, r->size);

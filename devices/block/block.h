@@ -75,3 +75,27 @@ int block_discard_async(BlockDev *bd, uint64_t offset, uint64_t len, BlockComple
 int block_pread(BlockDev *bd, uint64_t offset, void *buf, size_t len);
 int block_pwrite(BlockDev *bd, uint64_t offset, const void *buf, size_t len);
 int block_flush(BlockDev *bd);
+
+/* ---- Image creation and maintenance (tools, tests) ---- */
+
+typedef enum {
+    BLOCK_VDI_DYNAMIC = 0, /* "standard": blocks allocated on first write */
+    BLOCK_VDI_FIXED,       /* every block preallocated, map i -> i */
+    BLOCK_VDI_DIFF,        /* differencing image on top of a parent */
+} BlockVdiVariant;
+
+/* Creates (or truncates and replaces) a raw image of @size bytes (multiple of 512). */
+bool block_create_raw(const char *path, uint64_t size, GError **error);
+/*
+ * Creates a VDI 1.1 image in VirtualBox's layout (1 MiB blocks, map and data at
+ * 1 MiB boundaries). For BLOCK_VDI_DIFF, @parent is the opened parent image (its
+ * size is used, @size is ignored); otherwise @parent must be NULL.
+ */
+bool block_create_vdi(const char *path, uint64_t size, BlockVdiVariant variant,
+                      BlockDev *parent, GError **error);
+/* Grows the virtual disk (raw, dynamic/diff VDI). Returns 0 or -errno. */
+int block_resize(BlockDev *bd, uint64_t new_size);
+/* A human-readable multi-line description of the image (format, size, VDI header). */
+char *block_dup_info(BlockDev *bd);
+/* VDI: the image's creation UUID in canonical text form, NULL for other formats. */
+char *block_dup_uuid(BlockDev *bd);

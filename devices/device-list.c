@@ -12,18 +12,24 @@
 #include "devices/misc/testexit.h"
 #include "devices/rtc/mc146818.h"
 #include "devices/serial/serial-16550.h"
+#include "devices/storage/ahci.h"
+#include "devices/storage/ide-piix.h"
+#include "devices/virtio/virtio-blk.h"
 
 /* One line per device model, alphabetical. */
 static const VmmDeviceType *const all_types[] = {
+    &ahci_type,
     &debugcon_type,
     &fwcfg_type,
     &i440fx_type,
     &i8042_type,
     &piix3_type,
+    &piix3_ide_type,
     &piix4_pm_type,
     &rtc_type,
     &serial16550_type,
     &testexit_type,
+    &virtio_blk_type,
     NULL,
 };
 

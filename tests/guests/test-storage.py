@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""SeaBIOS boots GRUB from every storage controller and GRUB checks a file's sha256.
+
+The images are built by mk-storage-assets.sh into the build directory (cached):
+a grub-mkrescue ISO and an MBR disk with GRUB in the MBR and post-MBR gap, an ext2
+partition holding rand.bin and /boot/grub/grubenv, plus that disk converted to VDI by
+boxwood-img and by qemu-img. For each case the runner gets --drive/--boot, the test talks
+to GRUB on COM1 (--serial unix:PATH), types `hashsum --hash sha256 /rand.bin` and compares
+the answer with the host's sha256.
+
+Cases (BOXWOOD_STORAGE_CASES selects a comma-separated subset):
+  iso-ide, iso-ahci                     ATAPI CD-ROM boot
+  disk-{virtio,ahci,ide}-{raw,qvdi,bvdi}  disk boot; qvdi = qemu-img's VDI, bvdi = boxwood-img's
+  write                                 GRUB save_env on a boxwood-img VDI (through virtio-blk):
+                                        grubenv read back by GRUB and, after power-off, on the
+                                        host (image converted by qemu-img); qemu-img check
+  kill9                                 GRUB rewrites grubenv in a loop (save_env through
+                                        virtio-blk onto a VDI) and the runner is killed with
+                                        SIGKILL mid-loop, BOXWOOD_STORAGE_KILL_ROUNDS times
+                                        (default 2); qemu-img check after every kill and the
+                                        image must still read back (GRUB's writes land on
+                                        allocated blocks, so this checks that interrupted
+                                        data writes leave the VDI consistent)
+
+Exit 77 (skip) without /dev/kvm, the runner, the firmware or the image tools.
+Environment: BOXWOOD_VM, BOXWOOD_IMG (boxwood-img; without it the bvdi cases skip),
+BOXWOOD_BIOS, BOXWOOD_STORAGE_ASSETS (directory for the images), BOXWOOD_STORAGE_JOBS (VMs
+at a time, default 2), BOXWOOD_GUEST_TIMEOUT (seconds for GRUB to come up, default 900:
+GRUB runs in protected mode without paging, which nested hypervisors emulate slowly),
+BOXWOOD_KEEP_LOGS.
+"""
+import concurrent.futures
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grubconsole  # noqa: E402
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIOS = os.environ.get('BOXWOOD_BIOS', '/usr/share/seabios/bios.bin')
+BOOT_TIMEOUT = float(os.environ.get('BOXWOOD_GUEST_TIMEOUT', '900'))
+CMD_TIMEOUT = 900
+
+failures = []
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def check(ok, what):
+    log(('  ok   ' if ok else '  FAIL ') + what)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def find_runner():
+    path = os.environ.get('BOXWOOD_VM')
+    if not path and os.environ.get('BOXWOOD_BUILD_ROOT'):
+        path = os.path.join(os.environ['BOXWOOD_BUILD_ROOT'], 'app', 'runner', 'boxwood-vm')
+    return path
+
+
+def qemu_img(*args):
+    return subprocess.run(['qemu-img', *args], capture_output=True, text=True)
+
+
+def read_grubenv(image, fmt, workdir):
+    """grubenv of the disk image's partition 1, read on the host with debugfs."""
+    raw = os.path.join(workdir, 'env-check.raw')
+    part = os.path.join(workdir, 'env-check.part')
+    r = qemu_img('convert', '-f', fmt, '-O', 'raw', image, raw)
+    if r.returncode != 0:
+        return None, r.stderr
+    subprocess.run(['dd', f'if={raw}', f'of={part}', 'bs=1M', 'skip=1', 'status=none'],
+                   check=True)
+    r = subprocess.run(['debugfs', '-R', 'cat /boot/grub/grubenv', part], capture_output=True,
+                       text=True)
+    os.unlink(raw)
+    os.unlink(part)
+    return r.stdout, r.stderr
+
+
+class Case:
+    def __init__(self, name, drives, expect_listed):
+        self.name = name
+        self.drives = drives  # (iface, media, asset name, format)
+        self.expect_listed = expect_listed
+
+
+def run_read_case(runner, assets, workdir, case, want):
+    d = os.path.join(workdir, case.name)
+    os.makedirs(d, exist_ok=True)
+    drives = []
+    for iface, media, asset, fmt in case.drives:
+        path = os.path.join(assets, asset)
+        if media == 'disk':
+            # GRUB does not write here, but a copy keeps the cached image pristine anyway.
+            copy = os.path.join(d, asset)
+            shutil.copyfile(path, copy)
+            path = copy
+        drives.append((iface, media, path, fmt))
+    dbg = os.path.join(d, 'debugcon.txt')
+    argv = grubconsole.boxwood_argv(runner, BIOS, os.path.join(d, 'com1'), drives, 0,
+                                    debugcon=dbg)
+    vm = grubconsole.Vm(argv, os.path.join(d, 'com1'), os.path.join(d, 'runner.txt'))
+    result = {'name': case.name, 'argv': argv, 'dir': d}
+    start = time.monotonic()
+    try:
+        vm.start()
+        vm.wait_prompt(BOOT_TIMEOUT)
+        result['boot_s'] = time.monotonic() - start
+        digest, took = grubconsole.hashsum(vm, '/rand.bin', CMD_TIMEOUT)
+        result['digest'] = digest
+        result['hash_s'] = took
+    except grubconsole.GrubTimeout as e:
+        result['error'] = str(e)
+    finally:
+        vm.stop()
+        with open(os.path.join(d, 'com1.txt'), 'wb') as f:
+            f.write(vm.transcript)
+    with open(dbg, 'rb') as f:
+        result['listed'] = case.expect_listed.encode() in f.read()
+    result['want'] = want
+    return result
+
+
+def report_read(result, case):
+    name = result['name']
+    if 'error' in result:
+        check(False, f'{name}: {result["error"]}')
+        log(f'  $ {" ".join(result["argv"])}\n  logs in {result["dir"]}')
+        return
+    check(result['listed'], f'{name}: SeaBIOS lists "{case.expect_listed}"')
+    check(result['digest'] == result['want'],
+          f'{name}: GRUB booted in {result["boot_s"]:.0f} s; its sha256 of /rand.bin '
+          f'({result["hash_s"]:.0f} s) {result["digest"][:16]}... matches the host\'s')
+
+
+def env_value(text, key):
+    for line in (text or '').splitlines():
+        if line.startswith(key + '='):
+            return line[len(key) + 1:]
+    return None
+
+
+def run_write_case(runner, assets, workdir):
+    d = os.path.join(workdir, 'write')
+    os.makedirs(d, exist_ok=True)
+    image = os.path.join(d, 'disk.vdi')
+    shutil.copyfile(os.path.join(assets, 'disk-boxwood.vdi'), image)
+    token = f'w{random.getrandbits(48):012x}'
+    drives = [('virtio', 'disk', image, 'vdi')]
+    argv = grubconsole.boxwood_argv(runner, BIOS, os.path.join(d, 'com1'), drives, 0)
+    vm = grubconsole.Vm(argv, os.path.join(d, 'com1'), os.path.join(d, 'runner.txt'))
+    try:
+        vm.start()
+        vm.wait_prompt(BOOT_TIMEOUT)
+        vm.command(f'set boxwood_token={token}', 60)
+        out, _ = vm.command('save_env boxwood_token', CMD_TIMEOUT)
+        check('error' not in out, f'write: GRUB save_env through virtio-blk ({out.strip()!r})')
+        vm.command('unset boxwood_token', 60)
+        vm.command('load_env', CMD_TIMEOUT)
+        out, _ = vm.command('echo token=$boxwood_token', 60)
+        check(f'token={token}' in out, f'write: GRUB load_env reads back {token}')
+    except grubconsole.GrubTimeout as e:
+        check(False, f'write: {e}')
+    finally:
+        # SIGTERM powers the VM off in order: the runner flushes and closes the image.
+        status = vm.stop()
+        with open(os.path.join(d, 'com1.txt'), 'wb') as f:
+            f.write(vm.transcript)
+    check(status == 0, f'write: runner exits 0 after SIGTERM (status {status})')
+    r = qemu_img('check', '-f', 'vdi', image)
+    check(r.returncode == 0, f'write: qemu-img check accepts the VDI ({r.stdout.strip()} '
+                             f'{r.stderr.strip()})'.strip())
+    env, err = read_grubenv(image, 'vdi', d)
+    check(env_value(env, 'boxwood_token') == token,
+          f'write: the host finds boxwood_token={token} in grubenv ({err.strip()[-100:]})')
+
+
+def run_kill_case(runner, assets, workdir, rounds, want):
+    d = os.path.join(workdir, 'kill9')
+    os.makedirs(d, exist_ok=True)
+    image = os.path.join(d, 'disk.vdi')
+    shutil.copyfile(os.path.join(assets, 'disk-boxwood.vdi'), image)
+    loop = ('set n=a; while true; do if [ $n = a ]; then set n=b; else set n=a; fi; '
+            'save_env n; done')
+    for i in range(rounds):
+        drives = [('virtio', 'disk', image, 'vdi')]
+        argv = grubconsole.boxwood_argv(runner, BIOS, os.path.join(d, 'com1'), drives, 0)
+        vm = grubconsole.Vm(argv, os.path.join(d, 'com1'), os.path.join(d, f'runner{i}.txt'))
+        try:
+            vm.start()
+            vm.wait_prompt(BOOT_TIMEOUT)
+            vm.sock.sendall(loop.encode() + b'\r')
+            time.sleep(random.uniform(2, 8))
+            killed = vm.stop(signal.SIGKILL)
+            check(killed == -signal.SIGKILL, f'kill9 round {i}: runner killed mid-write')
+        except grubconsole.GrubTimeout as e:
+            vm.stop(signal.SIGKILL)
+            check(False, f'kill9 round {i}: {e}')
+            return
+        r = qemu_img('check', '-f', 'vdi', image)
+        check(r.returncode == 0, f'kill9 round {i}: qemu-img check accepts the VDI '
+                                 f'({(r.stdout + r.stderr).strip()[-200:]})')
+    # The file GRUB never wrote must still read back intact.
+    raw = os.path.join(d, 'after.raw')
+    r = qemu_img('convert', '-f', 'vdi', '-O', 'raw', image, raw)
+    check(r.returncode == 0, 'kill9: qemu-img converts the VDI after the kills')
+    env, err = read_grubenv(image, 'vdi', d)
+    check(env_value(env, 'n') in ('a', 'b', None) and env is not None and
+          env.startswith('# GRUB Environment Block'),
+          f'kill9: grubenv is a valid environment block afterwards ({err.strip()[-100:]})')
+    r = qemu_img('compare', '-f', 'raw', '-F', 'raw', os.path.join(assets, 'disk.raw'), raw)
+    # Only the grubenv block may differ from the original disk.
+    check(r.returncode in (0, 1), f'kill9: qemu-img compare ran ({r.stdout.strip()})')
+    os.unlink(raw)
+
+
+def main():
+    if not grubconsole.have_kvm():
+        log('SKIP: no usable /dev/kvm')
+        return SKIP
+    runner = find_runner()
+    if not runner or not os.access(runner, os.X_OK):
+        log(f'SKIP: runner not built: {runner}')
+        return SKIP
+    if not os.path.exists(BIOS):
+        log(f'SKIP: {BIOS} missing')
+        return SKIP
+    for tool in ('grub-mkrescue', 'xorriso', 'mke2fs', 'debugfs', 'qemu-img'):
+        if shutil.which(tool) is None:
+            log(f'SKIP: {tool} missing (scripts/install-deps.sh)')
+            return SKIP
+    boxwood_img = os.environ.get('BOXWOOD_IMG')
+    if boxwood_img and not os.access(boxwood_img, os.X_OK):
+        boxwood_img = None
+    assets = os.environ.get('BOXWOOD_STORAGE_ASSETS') or os.path.join(
+        tempfile.gettempdir(), 'boxwood-storage-assets')
+    cmd = [os.path.join(HERE, 'mk-storage-assets.sh')]
+    if boxwood_img:
+        cmd += ['--boxwood-img', boxwood_img]
+    r = subprocess.run(cmd + [assets], capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f'FAIL: mk-storage-assets.sh: {r.stderr.strip()[-500:]}')
+        return 1
+    with open(os.path.join(assets, 'rand.sha256')) as f:
+        want = f.read().strip()
+    with open(os.path.join(assets, 'rand.bin'), 'rb') as f:
+        check(hashlib.sha256(f.read()).hexdigest() == want, 'host: rand.sha256 is right')
+
+    listed = {'ide': 'ata0-0: BOXWOOD', 'ahci': 'AHCI/0: BOXWOOD', 'virtio': 'found virtio-blk'}
+    cases = [
+        Case('iso-ide', [('ide', 'cdrom', 'grub.iso', 'raw')], 'DVD/CD [ata0-0: BOXWOOD CD-ROM'),
+        Case('iso-ahci', [('ahci', 'cdrom', 'grub.iso', 'raw')], 'DVD/CD [AHCI/0: BOXWOOD CD-ROM'),
+    ]
+    for iface in ('virtio', 'ahci', 'ide'):
+        for tag, asset, fmt in (('raw', 'disk.raw', 'raw'), ('qvdi', 'disk-qemu.vdi', 'vdi'),
+                                ('bvdi', 'disk-boxwood.vdi', 'vdi')):
+            cases.append(Case(f'disk-{iface}-{tag}', [(iface, 'disk', asset, fmt)],
+                              listed[iface]))
+    wanted = os.environ.get('BOXWOOD_STORAGE_CASES')
+    selected = [c for c in cases if not wanted or c.name in wanted.split(',')]
+    if not boxwood_img:
+        log('note: BOXWOOD_IMG not set: the boxwood-img VDI cases are skipped')
+        selected = [c for c in selected if not c.name.endswith('-bvdi')]
+    do_write = boxwood_img and (not wanted or 'write' in wanted.split(','))
+    do_kill = boxwood_img and (not wanted or 'kill9' in wanted.split(','))
+    rounds = int(os.environ.get('BOXWOOD_STORAGE_KILL_ROUNDS', '2'))
+
+    workdir = tempfile.mkdtemp(prefix='boxwood-storage-')
+    jobs = max(1, int(os.environ.get('BOXWOOD_STORAGE_JOBS', '2')))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_read_case, runner, assets, workdir, c, want): c
+                       for c in selected}
+            extra = []
+            if do_write:
+                extra.append(pool.submit(run_write_case, runner, assets, workdir))
+            if do_kill:
+                extra.append(pool.submit(run_kill_case, runner, assets, workdir, rounds, want))
+            for fut in concurrent.futures.as_completed(futures):
+                case = futures[fut]
+                log(f'{case.name}:')
+                report_read(fut.result(), case)
+            for fut in extra:
+                fut.result()
+    finally:
+        if os.environ.get('BOXWOOD_KEEP_LOGS') or failures:
+            log(f'logs kept in {workdir}')
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    log(f'{len(failures)} failed check(s)')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -8,11 +8,12 @@
 #   bench/storage/run.sh [BUILD_DIR] [CONTROLLERS]      (CONTROLLERS default virtio,ahci,ide)
 #
 # The image (320 MiB disk, GRUB in the MBR, ext2 with a 256 MiB random rand.bin) is built
-# by tests/guests/mk-storage-assets.sh --big into BUILD_DIR/bench/storage-assets (cached).
+# by tests/guests/mk-storage-assets.sh into BUILD_DIR/bench/storage-assets-<size> (cached).
 # GRUB's `testspeed -s 1048576 /rand.bin` reads the whole file in 1 MiB calls; the time is
 # taken from typing the command until the grub> prompt comes back (GRUB's own figure is
 # printed too). Environment: BOXWOOD_BIOS, QEMU (default qemu-system-x86_64),
-# BOXWOOD_BENCH_TIMEOUT (seconds per GRUB boot or command, default 1800).
+# BOXWOOD_BENCH_TIMEOUT (seconds per GRUB boot or command, default 1800),
+# BOXWOOD_BENCH_RAND_KIB (file size in KiB, default 262144 = 256 MiB).
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,9 +28,11 @@ bios=${BOXWOOD_BIOS:-/usr/share/seabios/bios.bin}
 [[ -e /dev/kvm ]] || { echo "storage bench: no /dev/kvm"; exit 1; }
 command -v "$qemu" >/dev/null || echo "storage bench: $qemu missing, Boxwood only"
 
-assets=$build/bench/storage-assets
-echo "building the 256 MiB image in $assets (cached) ..."
-"$src/tests/guests/mk-storage-assets.sh" --big "$assets"
+# BOXWOOD_BENCH_RAND_KIB picks another file size (for hosts where GRUB is slow, see README).
+rand_kib=${BOXWOOD_BENCH_RAND_KIB:-262144}
+assets=$build/bench/storage-assets-${rand_kib}k
+echo "building the image with a $((rand_kib / 1024)) MiB file in $assets (cached) ..."
+"$src/tests/guests/mk-storage-assets.sh" --rand-kib "$rand_kib" "$assets"
 
 work=$(mktemp -d /tmp/boxwood-storage-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -66,14 +69,12 @@ for ctrl in controllers.split(','):
         if vmm == 'qemu' and not shutil.which(qemu):
             continue
         sock = os.path.join(work, f'{vmm}-{ctrl}.sock')
-        # readonly: both VMMs share the cached image and GRUB only reads.
+        # Writable for both (QEMU's IDE disks cannot be read-only); GRUB only reads.
         drives = [(ctrl, 'disk', image, 'raw')]
         if vmm == 'boxwood':
             argv = grubconsole.boxwood_argv(runner, bios, sock, drives, 0, memory=512)
-            argv[argv.index(f'file={image},if={ctrl},media=disk,format=raw')] += ',readonly=on'
         else:
             argv = grubconsole.qemu_argv(qemu, bios, sock, drives, 0, memory=512)
-            argv[argv.index(f'if=none,id=d0,file={image},format=raw')] += ',readonly=on'
         vm = grubconsole.Vm(argv, sock, os.path.join(work, f'{vmm}-{ctrl}.log'))
         try:
             vm.start()

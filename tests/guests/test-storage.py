@@ -9,8 +9,17 @@ boxwood-img and by qemu-img. For each case the runner gets --drive/--boot, the t
 to GRUB on COM1 (--serial unix:PATH), types `hashsum --hash sha256 /rand.bin` and compares
 the answer with the host's sha256.
 
-Cases (BOXWOOD_STORAGE_CASES selects a comma-separated subset):
+Cases (BOXWOOD_STORAGE_CASES, comma-separated; default iso-ide,iso-ahci,multi because a
+GRUB boot takes minutes on nested hosts):
   iso-ide, iso-ahci                     ATAPI CD-ROM boot
+  multi                                 one VM with raw, qemu-img VDI and boxwood-img VDI on
+                                        each of virtio-blk, AHCI and IDE (9 disks), booting
+                                        boxwood-img's VDI from virtio-blk: GRUB hashes
+                                        rand.bin on every BIOS disk, save_env/load_env a
+                                        token, then rewrites grubenv in a loop and the runner
+                                        gets SIGKILL; then qemu-img check, qemu-img compare of
+                                        the VDI as QEMU and as boxwood-img read it, and the
+                                        host finds the token and rand.bin in the image
   disk-{virtio,ahci,ide}-{raw,qvdi,bvdi}  disk boot; qvdi = qemu-img's VDI, bvdi = boxwood-img's
   write                                 GRUB save_env on a boxwood-img VDI (through virtio-blk):
                                         grubenv read back by GRUB and, after power-off, on the
@@ -24,9 +33,9 @@ Cases (BOXWOOD_STORAGE_CASES selects a comma-separated subset):
                                         data writes leave the VDI consistent)
 
 Exit 77 (skip) without /dev/kvm, the runner, the firmware or the image tools.
-Environment: BOXWOOD_VM, BOXWOOD_IMG (boxwood-img; without it the bvdi cases skip),
+Environment: BOXWOOD_VM, BOXWOOD_IMG (boxwood-img; the test skips without it),
 BOXWOOD_BIOS, BOXWOOD_STORAGE_ASSETS (directory for the images), BOXWOOD_STORAGE_JOBS (VMs
-at a time, default 2), BOXWOOD_GUEST_TIMEOUT (seconds for GRUB to come up, default 900:
+at a time, default 3), BOXWOOD_GUEST_TIMEOUT (seconds for GRUB to come up, default 2400:
 GRUB runs in protected mode without paging, which nested hypervisors emulate slowly),
 BOXWOOD_KEEP_LOGS.
 """
@@ -34,6 +43,7 @@ import concurrent.futures
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -47,7 +57,7 @@ import grubconsole  # noqa: E402
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIOS = os.environ.get('BOXWOOD_BIOS', '/usr/share/seabios/bios.bin')
-BOOT_TIMEOUT = float(os.environ.get('BOXWOOD_GUEST_TIMEOUT', '900'))
+BOOT_TIMEOUT = float(os.environ.get('BOXWOOD_GUEST_TIMEOUT', '2400'))
 CMD_TIMEOUT = 900
 
 failures = []
@@ -240,6 +250,82 @@ def run_kill_case(runner, assets, workdir, rounds, want):
           f'(n={env_value(env, "n")}) {err.strip()[-100:]}')
 
 
+def run_multi_case(runner, assets, workdir, want):
+    """One VM with every disk variant on every controller: boots boxwood-img's VDI from
+    virtio-blk, GRUB hashes rand.bin on every BIOS disk, writes grubenv on the boot disk,
+    then rewrites it in a loop until the runner is killed with SIGKILL."""
+    d = os.path.join(workdir, 'multi')
+    os.makedirs(d, exist_ok=True)
+    variants = (('disk.raw', 'raw'), ('disk-qemu.vdi', 'vdi'), ('disk-boxwood.vdi', 'vdi'))
+    drives = []
+    # The boot disk first (--boot 0): boxwood-img's VDI on virtio-blk.
+    for iface in ('virtio', 'ahci', 'ide'):
+        for asset, fmt in reversed(variants):
+            copy = os.path.join(d, f'{iface}-{asset}')
+            shutil.copyfile(os.path.join(assets, asset), copy)
+            drives.append((iface, 'disk', copy, fmt))
+    image = drives[0][2]
+    dbg = os.path.join(d, 'debugcon.txt')
+    argv = grubconsole.boxwood_argv(runner, BIOS, os.path.join(d, 'com1'), drives, 0,
+                                    debugcon=dbg)
+    vm = grubconsole.Vm(argv, os.path.join(d, 'com1'), os.path.join(d, 'runner.txt'))
+    token = f'w{random.getrandbits(48):012x}'
+    start = time.monotonic()
+    try:
+        vm.start()
+        vm.wait_prompt(BOOT_TIMEOUT)
+        log(f'multi: GRUB up after {time.monotonic() - start:.0f} s')
+        out, _ = vm.command('ls', 120)
+        disks = sorted(set(re.findall(r'\(hd(\d+),msdos1\)', out)), key=int)
+        check(len(disks) == len(drives),
+              f'multi: GRUB sees {len(disks)} BIOS disks with a partition (want {len(drives)}): '
+              f'{out.strip()[:200]}')
+        for n in disks:
+            digest, took = grubconsole.hashsum(vm, f'(hd{n},msdos1)/rand.bin', CMD_TIMEOUT)
+            check(digest == want, f'multi: sha256 of (hd{n},msdos1)/rand.bin matches the '
+                                  f'host\'s ({took:.0f} s)')
+        vm.command(f'set boxwood_token={token}', 60)
+        out, _ = vm.command('save_env boxwood_token', CMD_TIMEOUT)
+        check('error' not in out, f'multi: GRUB save_env onto the VDI through virtio-blk '
+                                  f'({out.strip()!r})')
+        vm.command('unset boxwood_token', 60)
+        vm.command('load_env', CMD_TIMEOUT)
+        out, _ = vm.command('echo token=$boxwood_token', 60)
+        check(f'token={token}' in out, f'multi: GRUB load_env reads back {token}')
+        # Keep GRUB writing (save_env rewrites grubenv in place) and kill the VMM mid-write.
+        vm.sock.sendall(b'set n=a; while true; do if [ $n = a ]; then set n=b; else set n=a; '
+                        b'fi; save_env n; done\r')
+        time.sleep(random.uniform(15, 30))
+        killed = vm.stop(signal.SIGKILL)
+        check(killed == -signal.SIGKILL, 'multi: runner killed with SIGKILL while GRUB writes')
+    except grubconsole.GrubTimeout as e:
+        check(False, f'multi: {e}')
+        log(f'  $ {" ".join(argv)}')
+        return
+    finally:
+        vm.stop(signal.SIGKILL)
+        with open(os.path.join(d, 'com1.txt'), 'wb') as f:
+            f.write(vm.transcript)
+    r = qemu_img('check', '-f', 'vdi', image)
+    check(r.returncode == 0, f'multi: qemu-img check accepts the VDI after the kill '
+                             f'({(r.stdout + r.stderr).strip()[-200:]})')
+    bx_raw = os.path.join(d, 'boxwood-read.raw')
+    r = subprocess.run([os.environ['BOXWOOD_IMG'], 'convert', '-f', 'vdi', '-O', 'raw', image,
+                        bx_raw], capture_output=True, text=True)
+    if check(r.returncode == 0, f'multi: boxwood-img converts the VDI back {r.stderr.strip()}'):
+        r = qemu_img('compare', '-f', 'vdi', '-F', 'raw', image, bx_raw)
+        check(r.returncode == 0, f'multi: qemu-img compare: the VDI as QEMU reads it == as '
+                                 f'Boxwood reads it ({r.stdout.strip()})')
+        os.unlink(bx_raw)
+    env, err = read_grubenv(image, 'vdi', d)
+    check(env_value(env, 'boxwood_token') == token and env_value(env, 'n') in ('a', 'b'),
+          f'multi: the host finds boxwood_token={token} and the loop\'s n= in grubenv '
+          f'(n={env_value(env, "n")}) {err.strip()[-100:]}')
+    data, err = read_from_image(image, 'vdi', '/rand.bin', d)
+    check(data is not None and hashlib.sha256(data).hexdigest() == want,
+          f'multi: rand.bin still reads back after the kill {err.strip()[-100:]}')
+
+
 def main():
     if not grubconsole.have_kvm():
         log('SKIP: no usable /dev/kvm')
@@ -282,17 +368,21 @@ def main():
                                 ('bvdi', 'disk-boxwood.vdi', 'vdi')):
             cases.append(Case(f'disk-{iface}-{tag}', [(iface, 'disk', asset, fmt)],
                               listed[iface]))
-    wanted = os.environ.get('BOXWOOD_STORAGE_CASES')
-    selected = [c for c in cases if not wanted or c.name in wanted.split(',')]
+    # GRUB takes minutes per boot on nested hosts: by default one VM per CD-ROM controller
+    # and one VM with every disk variant on every controller (multi); the one-boot-per-disk
+    # cases, write and kill9 run when named.
+    wanted = os.environ.get('BOXWOOD_STORAGE_CASES', 'iso-ide,iso-ahci,multi').split(',')
+    selected = [c for c in cases if c.name in wanted]
     if not boxwood_img:
-        log('note: BOXWOOD_IMG not set: the boxwood-img VDI cases are skipped')
-        selected = [c for c in selected if not c.name.endswith('-bvdi')]
-    do_write = boxwood_img and (not wanted or 'write' in wanted.split(','))
-    do_kill = boxwood_img and (not wanted or 'kill9' in wanted.split(','))
+        log('SKIP: BOXWOOD_IMG (boxwood-img) is needed for the VDI cases')
+        return SKIP
+    do_write = 'write' in wanted
+    do_kill = 'kill9' in wanted
+    do_multi = 'multi' in wanted
     rounds = int(os.environ.get('BOXWOOD_STORAGE_KILL_ROUNDS', '2'))
 
     workdir = tempfile.mkdtemp(prefix='boxwood-storage-')
-    jobs = max(1, int(os.environ.get('BOXWOOD_STORAGE_JOBS', '2')))
+    jobs = max(1, int(os.environ.get('BOXWOOD_STORAGE_JOBS', '3')))
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(run_read_case, runner, assets, workdir, c, want): c
@@ -302,6 +392,8 @@ def main():
                 extra.append(pool.submit(run_write_case, runner, assets, workdir))
             if do_kill:
                 extra.append(pool.submit(run_kill_case, runner, assets, workdir, rounds, want))
+            if do_multi:
+                extra.append(pool.submit(run_multi_case, runner, assets, workdir, want))
             for fut in concurrent.futures.as_completed(futures):
                 case = futures[fut]
                 log(f'{case.name}:')

@@ -75,6 +75,8 @@ for ctrl in controllers.split(','):
             argv = grubconsole.boxwood_argv(runner, bios, sock, drives, 0, memory=512)
         else:
             argv = grubconsole.qemu_argv(qemu, bios, sock, drives, 0, memory=512)
+            # Several runs of this script may share the image (one per controller).
+            argv[argv.index(f'if=none,id=d0,file={image},format=raw')] += ',file.locking=off'
         vm = grubconsole.Vm(argv, sock, os.path.join(work, f'{vmm}-{ctrl}.log'))
         try:
             vm.start()

@@ -79,9 +79,9 @@ VmmIoThread *vmm_iothread_new(GError **error)
     return io;
 }
 
-void vmm_iothread_free(VmmIoThread *io)
+void vmm_iothread_stop(VmmIoThread *io)
 {
-    if (io == NULL) {
+    if (io == NULL || io->thread == NULL) {
         return;
     }
     uint64_t one = 1;
@@ -89,6 +89,15 @@ void vmm_iothread_free(VmmIoThread *io)
         g_warning("cannot wake the I/O thread: %s", g_strerror(errno));
     }
     g_thread_join(io->thread);
+    io->thread = NULL;
+}
+
+void vmm_iothread_free(VmmIoThread *io)
+{
+    if (io == NULL) {
+        return;
+    }
+    vmm_iothread_stop(io);
     close(io->wake_fd);
     close(io->epfd);
     g_hash_table_unref(io->handlers);

@@ -14,6 +14,9 @@ typedef struct VmmIoThread VmmIoThread;
 typedef void (*VmmIoFunc)(void *opaque, uint32_t events);
 
 VmmIoThread *vmm_iothread_new(GError **error);
+/* Stops and joins the thread; fds can still be removed afterwards (no callback runs). */
+void vmm_iothread_stop(VmmIoThread *io);
+/* Stops the thread if needed and frees everything. */
 void vmm_iothread_free(VmmIoThread *io);
 /* Watches @fd for @events (EPOLLIN...). Safe from any thread. Returns 0 or -errno. */
 int vmm_iothread_add_fd(VmmIoThread *io, int fd, uint32_t events, VmmIoFunc cb, void *opaque);

@@ -88,12 +88,16 @@ void vmm_machine_free(VmmMachine *m)
         return;
     }
     machine_stop_vcpus(m);
-    /* Back ends may still deliver on the I/O thread: stop it before devices go away. */
-    vmm_iothread_free(m->io);
-    m->io = NULL;
+    /*
+     * Back ends may still deliver on the I/O thread: stop it before devices go away, but
+     * keep the structure so their unrealize can still unregister fds (block_close, char).
+     */
+    vmm_iothread_stop(m->io);
     for (guint i = m->devices->len; i > 0; i--) {
         vmm_device_destroy(m->devices->pdata[i - 1]);
     }
+    vmm_iothread_free(m->io);
+    m->io = NULL;
     g_ptr_array_unref(m->devices);
     for (unsigned i = 0; i < m->n_vcpus; i++) {
         vmm_vcpu_free(m->vcpus[i]);

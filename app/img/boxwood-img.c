@@ -115,15 +115,7 @@ static char *lookup_in_dir(void *opaque, const char *uuid)
             continue;
         }
         g_autofree char *path = g_build_filename(dir, name, NULL);
-        BlockOpenOptions o = { .format = BLOCK_FORMAT_VDI, .read_only = true,
-                               .parent_lookup = lookup_in_dir, .parent_lookup_opaque = opaque };
-        BlockDev *bd = block_open(path, &o, NULL);
-        if (bd == NULL) {
-            /* Differencing siblings whose parents are elsewhere fail to open: skip them. */
-            continue;
-        }
-        g_autofree char *u = block_dup_uuid(bd);
-        block_close(bd);
+        g_autofree char *u = block_vdi_read_uuid(path);
         if (u != NULL && g_ascii_strcasecmp(u, uuid) == 0) {
             return g_steal_pointer(&path);
         }

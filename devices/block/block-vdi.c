@@ -77,7 +77,7 @@ typedef struct Vdi {
     uint32_t *map;     /* host byte order */
     uint8_t *used;     /* bitmap over data block indices */
     uint32_t next_index;
-    bool modify_uuid_done;
+    gint modify_uuid_done; /* atomic */
     BlockDev *parent;  /* owned, read-only, differencing images only */
 } Vdi;
 
@@ -311,7 +311,10 @@ static bool vdi_open_parent(BlockDev *bd, Vdi *v, const BlockOpenOptions *option
         return fail(error, bd->path, "differencing chain deeper than %d images (a loop?)",
                     VDI_MAX_CHAIN);
     }
+    /* The lookup may open images itself: count it as a level of the chain too. */
+    open_depth++;
     g_autofree char *ppath = options->parent_lookup(options->parent_lookup_opaque, uuid);
+    open_depth--;
     if (ppath == NULL) {
         return fail(error, bd->path, "parent image {%s} not found", uuid);
     }
@@ -535,6 +538,19 @@ static uint32_t pick_index_locked(Vdi *v)
     return VDI_BLOCK_FREE;
 }
 
+static bool iov_is_zero(const struct iovec *iov, unsigned niov)
+{
+    for (unsigned i = 0; i < niov; i++) {
+        const uint8_t *p = iov[i].iov_base;
+        for (size_t j = 0; j < iov[i].iov_len; j++) {
+            if (p[j] != 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /* Called with alloc_lock held for a block that is FREE or ZERO. */
 static int vdi_allocate_locked(BlockDev *bd, uint32_t blk, uint32_t inblk, uint32_t old,
                                const struct iovec *iov, unsigned niov, size_t len)
@@ -612,6 +628,26 @@ static int vdi_write_segment(BlockDev *bd, uint32_t blk, uint32_t inblk, const s
         g_mutex_unlock(&v->alloc_lock);
         return block_full_pwritev(bd->fd, iov, niov, data_offset(v, e) + inblk);
     }
+    if (len == v->block_size && iov_is_zero(iov, niov)) {
+        /*
+         * A whole block of zeros needs no data block: a base image already reads zeros
+         * there; a differencing image records ZERO so the parent no longer shows through
+         * (as VirtualBox does). One 4-byte map write, no count change: crash-safe.
+         */
+        r = 0;
+        if (v->parent != NULL && e == VDI_BLOCK_FREE) {
+            uint8_t le[4];
+            put32(le, VDI_BLOCK_ZERO);
+            r = pwrite_all(bd->fd, le, 4, v->off_blocks + 4 * (uint64_t)blk);
+            if (r == 0) {
+                g_mutex_lock(&v->map_lock);
+                v->map[blk] = VDI_BLOCK_ZERO;
+                g_mutex_unlock(&v->map_lock);
+            }
+        }
+        g_mutex_unlock(&v->alloc_lock);
+        return r;
+    }
     r = vdi_allocate_locked(bd, blk, inblk, e, iov, niov, len);
     g_mutex_unlock(&v->alloc_lock);
     return r;
@@ -621,17 +657,17 @@ static int vdi_writev(BlockDev *bd, uint64_t offset, const struct iovec *iov, un
 {
     Vdi *v = bd->opaque;
 
-    if (!v->modify_uuid_done) {
+    if (!g_atomic_int_get(&v->modify_uuid_done)) {
         /* The content changes: a new modification UUID, once per open. */
         g_mutex_lock(&v->alloc_lock);
-        if (!v->modify_uuid_done) {
+        if (!g_atomic_int_get(&v->modify_uuid_done)) {
             uuid_random_disk(v->header + H_UUID_MODIFY);
             int r = pwrite_all(bd->fd, v->header + H_UUID_MODIFY, 16, H_UUID_MODIFY);
             if (r < 0) {
                 g_mutex_unlock(&v->alloc_lock);
                 return r;
             }
-            v->modify_uuid_done = true;
+            g_atomic_int_set(&v->modify_uuid_done, 1);
         }
         g_mutex_unlock(&v->alloc_lock);
     }
@@ -713,6 +749,25 @@ char *block_dup_uuid(BlockDev *bd)
         return NULL;
     }
     uuid_disk_to_text(((Vdi *)bd->opaque)->header + H_UUID_CREATE, text);
+    return g_strdup(text);
+}
+
+char *block_vdi_read_uuid(const char *path)
+{
+    uint8_t h[512];
+    char text[37];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return NULL;
+    }
+    ssize_t n = pread(fd, h, sizeof(h), 0);
+    close(fd);
+    if (n != (ssize_t)sizeof(h) || get32(h + H_SIGNATURE) != VDI_SIGNATURE ||
+        uuid_is_null(h + H_UUID_CREATE)) {
+        return NULL;
+    }
+    uuid_disk_to_text(h + H_UUID_CREATE, text);
     return g_strdup(text);
 }
 

@@ -99,3 +99,6 @@ int block_resize(BlockDev *bd, uint64_t new_size);
 char *block_dup_info(BlockDev *bd);
 /* VDI: the image's creation UUID in canonical text form, NULL for other formats. */
 char *block_dup_uuid(BlockDev *bd);
+/* Reads the creation UUID from a VDI file's header without opening the image (for parent
+ * lookups); NULL when @path is not a VDI file. */
+char *block_vdi_read_uuid(const char *path);

@@ -108,23 +108,23 @@
 typedef struct AhciState AhciState;
 
 typedef struct {
-    AhciState *s;           /* Borrowed: owner */
+    AhciState *s; /* Borrowed: owner */
     unsigned index;
     AtaDrive drive;
     uint32_t clb, clbu, fb, fbu;
     uint32_t is, ie, cmd, tfd, sig, ssts, sctl, serr, sact, ci;
     /* The command in progress. */
     bool busy;
-    bool error_stop;        /* a failed command: stop until software clears ST */
-    bool in_process;        /* port_process() is on the stack */
-    bool srst;              /* a control FIS set SRST */
+    bool error_stop; /* a failed command: stop until software clears ST */
+    bool in_process; /* port_process() is on the stack */
+    bool srst;       /* a control FIS set SRST */
     unsigned slot;
     uint64_t ctba;
     uint32_t prdtl;
     uint32_t prd_idx;
     uint32_t prd_off;
-    bool pio_in;            /* PIO data-in protocol: a PIO Setup FIS goes first */
-    bool fatal;             /* a structure could not be read */
+    bool pio_in; /* PIO data-in protocol: a PIO Setup FIS goes first */
+    bool fatal;  /* a structure could not be read */
 } AhciPort;
 
 typedef struct {
@@ -210,8 +210,7 @@ static void post_d2h(AhciPort *p, bool irq)
     f[0] = FIS_D2H;
     f[1] = irq ? 0x40 : 0;
     fis_fill_regs(d, f);
-    if (vmm_guest_write(p->s->pci.parent.machine->mem, port_fb(p) + RFIS_RFIS, f, sizeof(f)) <
-        0) {
+    if (vmm_guest_write(p->s->pci.parent.machine->mem, port_fb(p) + RFIS_RFIS, f, sizeof(f)) < 0) {
         vmm_guest_error("ahci: port %u FIS area outside RAM", p->index);
         p->is |= IS_HBFS;
         return;
@@ -235,8 +234,7 @@ static void post_pio_setup(AhciPort *p, uint32_t count)
     f[15] = d->status; /* E_Status */
     f[16] = (uint8_t)count;
     f[17] = (uint8_t)(count >> 8);
-    if (vmm_guest_write(p->s->pci.parent.machine->mem, port_fb(p) + RFIS_PSFIS, f, sizeof(f)) <
-        0) {
+    if (vmm_guest_write(p->s->pci.parent.machine->mem, port_fb(p) + RFIS_PSFIS, f, sizeof(f)) < 0) {
         p->is |= IS_HBFS;
         return;
     }
@@ -325,8 +323,7 @@ static int ahci_dma_rw(void *opaque, AtaDrive *d, uint8_t *buf, uint32_t len, bo
         uint64_t dba;
         uint32_t dbc, n;
 
-        if (vmm_guest_read(mem, p->ctba + CT_PRDT + (uint64_t)p->prd_idx * 16, e, sizeof(e)) <
-            0) {
+        if (vmm_guest_read(mem, p->ctba + CT_PRDT + (uint64_t)p->prd_idx * 16, e, sizeof(e)) < 0) {
             vmm_guest_error("ahci: port %u PRDT entry %u outside RAM", p->index, p->prd_idx);
             p->fatal = true;
             return -EFAULT;
@@ -577,6 +574,11 @@ static void port_write_cmd(AhciPort *p, uint32_t v)
         }
     } else {
         /* Stopping clears the issued commands (AHCI 1.3 section 3.3.14). */
+        if (p->busy) {
+            /* The running command is abandoned: its completion must not land in a new one. */
+            ata_drive_soft_reset(&p->drive);
+            p->busy = false;
+        }
         p->cmd &= ~(CMD_CR | (0x1fu << CMD_CCS_SHIFT));
         p->ci = 0;
         p->sact = 0;
@@ -671,8 +673,7 @@ static uint64_t abar_read(void *opaque, uint64_t offset, unsigned size)
     }
     switch (offset) {
     case HOST_CAP:
-        return CAP_S64A | CAP_SAM | CAP_ISS_GEN1 | (31u << CAP_NCS_SHIFT) |
-               (AHCI_NUM_PORTS - 1);
+        return CAP_S64A | CAP_SAM | CAP_ISS_GEN1 | (31u << CAP_NCS_SHIFT) | (AHCI_NUM_PORTS - 1);
     case HOST_GHC:
         return s->ghc;
     case HOST_IS:

@@ -147,6 +147,7 @@ static void reset_xfer(AtaDrive *d)
 /* Final status of a command; @irq false for the few commands that end silently. */
 static void finish(AtaDrive *d, uint8_t error, bool irq)
 {
+    d->last_dma = d->dma;
     reset_xfer(d);
     d->error = error;
     d->status = ATA_STAT_DRDY | ATA_STAT_DSC;
@@ -209,8 +210,8 @@ static void xfer_dma(AtaDrive *d)
             return;
         }
         if (n <= 0) {
-            vmm_guest_error("ata: DMA transfer failed (%d) after %u of %u bytes", n,
-                            d->buf_pos, d->buf_len);
+            vmm_guest_error("ata: DMA transfer failed (%d) after %u of %u bytes", n, d->buf_pos,
+                            d->buf_len);
             if (is_atapi(d) && d->command == CMD_PACKET) {
                 atapi_fail(d, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
             } else {
@@ -319,11 +320,11 @@ bool ata_busy(AtaDrive *d)
 /* ---- asynchronous block I/O --------------------------------------------------------------- */
 
 typedef struct {
-    AtaDrive *d;        /* Borrowed: outlives requests (block_close waits for them) */
+    AtaDrive *d; /* Borrowed: outlives requests (block_close waits for them) */
     unsigned gen;
     bool write;
     uint32_t len;
-    uint8_t *bounce;    /* Owned */
+    uint8_t *bounce; /* Owned */
 } AtaRequest;
 
 static void ata_io_cb(void *opaque, int ret)
@@ -387,7 +388,8 @@ static void ata_io_submit(AtaDrive *d, bool write, uint32_t bytes, AtaIoDoneFunc
     }
 }
 
-static void flush_cb(void *opaque, int ret)
+/* Completion of a request without data (flush, discard). */
+static void nodata_cb(void *opaque, int ret)
 {
     AtaRequest *r = opaque;
     AtaDrive *d = r->d;
@@ -423,7 +425,7 @@ static void ata_flush(AtaDrive *d)
     r->gen = d->gen;
     d->io_done = flush_done;
     d->inflight++;
-    if (block_flush_async(d->bd, flush_cb, r) < 0) {
+    if (block_flush_async(d->bd, nodata_cb, r) < 0) {
         d->inflight--;
         d->io_done = NULL;
         g_free(r);
@@ -514,6 +516,8 @@ static void ata_identify(AtaDrive *d)
     w[85] = (uint16_t)(0x4008 | (d->write_cache ? 0x20 : 0));
     w[86] = 0x3400;
     w[87] = 0x4000;
+    w[105] = ATA_DSM_MAX_BLOCKS;
+    w[169] = 0x0001; /* DATA SET MANAGEMENT: TRIM */
     w[100] = (uint16_t)d->sectors;
     w[101] = (uint16_t)(d->sectors >> 16);
     w[102] = (uint16_t)(d->sectors >> 32);
@@ -616,8 +620,7 @@ static bool range_ok(AtaDrive *d, uint64_t lba, uint64_t count)
 
 static void rw_error(AtaDrive *d, int ret)
 {
-    vmm_guest_error("ata: I/O error at sector %" G_GUINT64_FORMAT ": %s", d->lba,
-                    g_strerror(-ret));
+    vmm_guest_error("ata: I/O error at sector %" G_GUINT64_FORMAT ": %s", d->lba, g_strerror(-ret));
     finish(d, ATA_ERR_ABRT | (d->dir == ATA_XFER_IN ? ATA_ERR_UNC : 0), true);
 }
 
@@ -761,6 +764,88 @@ static void ata_set_features(AtaDrive *d)
     cmd_ok(d);
 }
 
+/* ---- DATA SET MANAGEMENT (TRIM) ----------------------------------------------------------- */
+
+static void dsm_next(AtaDrive *d);
+
+static void dsm_discard_done(AtaDrive *d, int ret)
+{
+    /* TRIM is advisory: an image that cannot discard just keeps the data. */
+    if (ret < 0 && ret != -ENOTSUP && ret != -EOPNOTSUPP) {
+        cmd_abort(d);
+        return;
+    }
+    dsm_next(d);
+}
+
+/* Discards the next non-empty range of the list in the buffer, or completes. */
+static void dsm_next(AtaDrive *d)
+{
+    while (d->remaining > 0) {
+        const uint8_t *e = d->buf + (size_t)(d->chunk - d->remaining) * 8;
+        uint64_t v = 0;
+        uint64_t lba;
+        uint32_t n;
+        AtaRequest *r;
+        int ret;
+
+        for (unsigned i = 0; i < 8; i++) {
+            v |= (uint64_t)e[i] << (8 * i);
+        }
+        lba = v & 0xffffffffffffull;
+        n = (uint32_t)(v >> 48);
+        d->remaining--;
+        if (n == 0) {
+            continue;
+        }
+        if (!range_ok(d, lba, n)) {
+            vmm_guest_error("ata: TRIM range %" G_GUINT64_FORMAT "+%u outside the disk", lba, n);
+            finish(d, ATA_ERR_IDNF | ATA_ERR_ABRT, true);
+            return;
+        }
+        r = g_new0(AtaRequest, 1);
+        r->d = d;
+        r->gen = d->gen;
+        d->io_done = dsm_discard_done;
+        d->inflight++;
+        d->status = ATA_STAT_DRDY | ATA_STAT_DSC | ATA_STAT_BSY;
+        ret = block_discard_async(d->bd, lba * ATA_SECTOR_SIZE, (uint64_t)n * ATA_SECTOR_SIZE,
+                                  nodata_cb, r);
+        if (ret < 0) {
+            d->inflight--;
+            d->io_done = NULL;
+            g_free(r);
+            if (ret == -ENOTSUP || ret == -EOPNOTSUPP) {
+                continue;
+            }
+            cmd_abort(d);
+        }
+        return;
+    }
+    cmd_ok(d);
+}
+
+static void dsm_ranges_moved(AtaDrive *d)
+{
+    d->chunk = d->buf_len / 8;
+    d->remaining = d->chunk;
+    dsm_next(d);
+}
+
+static void ata_dsm(AtaDrive *d)
+{
+    uint32_t blocks = (uint32_t)d->nsector | ((uint32_t)d->hob_nsector << 8);
+
+    if (!(d->feature & 0x01) || blocks == 0 || blocks > ATA_DSM_MAX_BLOCKS || d->read_only ||
+        d->bd == NULL) {
+        cmd_abort(d);
+        return;
+    }
+    d->dma = true;
+    d->dma_bytes = 0;
+    xfer_start(d, ATA_XFER_OUT, blocks * ATA_SECTOR_SIZE, dsm_ranges_moved);
+}
+
 /* ---- ATAPI -------------------------------------------------------------------------------- */
 
 static void lba_to_msf(uint8_t *p, uint32_t lba)
@@ -889,12 +974,12 @@ static uint32_t mode_page(AtaDrive *d, uint8_t page, uint8_t *p)
         p[0] = 0x2a;
         p[1] = 0x12;
         p[2] = 0x00;
-        p[4] = 0x71; /* multisession, mode 2 form 1/2, audio play */
-        p[5] = 0x03; /* CD-DA commands, accurate stream */
+        p[4] = 0x71;                          /* multisession, mode 2 form 1/2, audio play */
+        p[5] = 0x03;                          /* CD-DA commands, accurate stream */
         p[6] = 0x29 | (d->locked ? 0x02 : 0); /* tray, eject, lock */
-        put_be16(p + 8, 706);  /* 4x, in kB/s */
-        put_be16(p + 10, 256); /* volume levels */
-        put_be16(p + 12, 512); /* buffer, kB */
+        put_be16(p + 8, 706);                 /* 4x, in kB/s */
+        put_be16(p + 10, 256);                /* volume levels */
+        put_be16(p + 12, 512);                /* buffer, kB */
         put_be16(p + 14, 706);
         return 20;
     default:
@@ -948,25 +1033,24 @@ static void atapi_get_configuration(AtaDrive *d, const uint8_t *p)
 
     memset(b, 0, 64);
     put_be16(b + 6, atapi_has_medium(d) ? 0x0008 : 0x0000); /* current profile: CD-ROM */
-    /* Feature 0: profile list. */
-    if (start == 0 || rt != 2) {
-        if (start == 0) {
-            put_be16(b + n, 0x0000);
-            b[n + 2] = 0x03; /* persistent, current */
-            b[n + 3] = 4;
-            put_be16(b + n + 4, 0x0008);
-            b[n + 6] = atapi_has_medium(d) ? 0x01 : 0x00;
-            n += 8;
-        }
-        /* Feature 1: core (ATAPI). */
-        if (start <= 1 && rt != 2 ? true : start == 1) {
-            put_be16(b + n, 0x0001);
-            b[n + 2] = 0x0b; /* version 2, persistent, current */
-            b[n + 3] = 8;
-            put_be32(b + n + 4, 2); /* ATAPI */
-            b[n + 8] = 0x01;        /* DBE */
-            n += 12;
-        }
+    /* RT 0 and 1: features from @start on (both are always current); RT 2: just @start. */
+    if (start == 0) {
+        /* Feature 0: profile list, with CD-ROM as the only profile. */
+        put_be16(b + n, 0x0000);
+        b[n + 2] = 0x03; /* persistent, current */
+        b[n + 3] = 4;
+        put_be16(b + n + 4, 0x0008);
+        b[n + 6] = atapi_has_medium(d) ? 0x01 : 0x00;
+        n += 8;
+    }
+    if (rt == 2 ? start == 1 : start <= 1) {
+        /* Feature 1: core, ATAPI physical interface. */
+        put_be16(b + n, 0x0001);
+        b[n + 2] = 0x0b; /* version 2, persistent, current */
+        b[n + 3] = 8;
+        put_be32(b + n + 4, 2);
+        b[n + 8] = 0x01; /* DBE */
+        n += 12;
     }
     put_be32(b, n - 4);
     atapi_reply(d, n, alloc);
@@ -1146,6 +1230,9 @@ static void atapi_exec_packet(AtaDrive *d)
         d->drq_bytes = 0xfffe;
     }
     d->drq_bytes &= ~1u;
+    if (d->drq_bytes == 0) {
+        d->drq_bytes = 2;
+    }
     d->dma = (d->feature & 0x01) != 0;
     d->irq_on_drq = true;
     d->dma_bytes = 0;
@@ -1411,6 +1498,9 @@ void ata_exec_command(AtaDrive *d, uint8_t cmd)
     case CMD_SET_FEATURES:
         ata_set_features(d);
         return;
+    case CMD_DSM:
+        ata_dsm(d);
+        return;
     case CMD_SET_MULTIPLE:
         if (d->nsector == 0 || d->nsector > MAX_MULT_SECTORS ||
             (d->nsector & (d->nsector - 1)) != 0) {
@@ -1568,8 +1658,8 @@ static BlockDev *open_medium(AtaDrive *d, const char *path, BlockFormat format, 
 }
 
 bool ata_drive_init(AtaDrive *d, bool present, AtaMediaKind kind, const char *path,
-                    BlockFormat format, bool read_only, const char *serial, GMutex *lock,
-                    void *io, const AtaOps *ops, void *opaque, GError **error)
+                    BlockFormat format, bool read_only, const char *serial, GMutex *lock, void *io,
+                    const AtaOps *ops, void *opaque, GError **error)
 {
     memset(d, 0, sizeof(*d));
     d->present = present;

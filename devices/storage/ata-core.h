@@ -39,6 +39,8 @@ typedef struct AtaDrive AtaDrive;
 #define ATAPI_SECTOR_SIZE 2048u
 /* Data buffer: the largest chunk read or written at once. */
 #define ATA_BUF_SIZE (128u * 1024u)
+/* DATA SET MANAGEMENT: 512-byte blocks of TRIM ranges per command (IDENTIFY word 105). */
+#define ATA_DSM_MAX_BLOCKS 8u
 
 /* Sense keys (SPC). */
 #define SENSE_NONE 0x00
@@ -82,52 +84,53 @@ struct AtaDrive {
     bool present;
     AtaMediaKind kind;
     bool read_only;
-    bool dma_only;          /* AHCI: every data phase goes through ops->dma_rw */
+    bool dma_only; /* AHCI: every data phase goes through ops->dma_rw */
     char serial[21];
     char model[41];
-    GMutex *lock;           /* Borrowed: the controller's device lock */
-    void *io;               /* Borrowed VmmIoThread *, for block_open() */
-    const AtaOps *ops;      /* Borrowed */
-    void *opaque;           /* Borrowed */
+    GMutex *lock;      /* Borrowed: the controller's device lock */
+    void *io;          /* Borrowed VmmIoThread *, for block_open() */
+    const AtaOps *ops; /* Borrowed */
+    void *opaque;      /* Borrowed */
 
     /* Medium. */
-    BlockDev *bd;           /* Owned, NULL when empty */
-    BlockDev *stale_bd;     /* Owned: ejected by the guest with requests in flight */
-    uint64_t sectors;       /* capacity in units of the sector size */
-    uint32_t sector_size;   /* 512 for disks, 2048 for the CD-ROM */
+    BlockDev *bd;         /* Owned, NULL when empty */
+    BlockDev *stale_bd;   /* Owned: ejected by the guest with requests in flight */
+    uint64_t sectors;     /* capacity in units of the sector size */
+    uint32_t sector_size; /* 512 for disks, 2048 for the CD-ROM */
 
     /* Task file (HOB: the previous value of each register, for 48-bit commands). */
     uint8_t feature, nsector, lbal, lbam, lbah;
     uint8_t hob_feature, hob_nsector, hob_lbal, hob_lbam, hob_lbah;
-    uint8_t select;         /* device register */
+    uint8_t select; /* device register */
     uint8_t status;
     uint8_t error;
     uint8_t command;
 
     /* Settings. */
-    uint8_t mult_sectors;   /* SET MULTIPLE; 0 = disabled */
+    uint8_t mult_sectors;      /* SET MULTIPLE; 0 = disabled */
     uint16_t heads, spt, cyls; /* default and current CHS translation */
-    uint8_t xfer_mode;      /* SET FEATURES transfer mode */
+    uint8_t xfer_mode;         /* SET FEATURES transfer mode */
     bool write_cache;
 
     /* Data phase. */
-    uint8_t *buf;           /* Owned: ATA_BUF_SIZE (+ slack) */
-    uint32_t buf_len;       /* bytes of the current window */
-    uint32_t buf_pos;       /* next byte the host moves */
-    uint32_t drq_end;       /* end of the current PIO DRQ block */
-    uint32_t drq_bytes;     /* PIO DRQ block size */
+    uint8_t *buf;       /* Owned: ATA_BUF_SIZE (+ slack) */
+    uint32_t buf_len;   /* bytes of the current window */
+    uint32_t buf_pos;   /* next byte the host moves */
+    uint32_t drq_end;   /* end of the current PIO DRQ block */
+    uint32_t drq_bytes; /* PIO DRQ block size */
     AtaXferDir dir;
-    bool dma;               /* this command's data moves by DMA */
-    bool dma_waiting;       /* data ready but the DMA engine is not started */
-    bool irq_on_drq;        /* raise INTRQ with the next PIO block */
-    AtaStepFunc step;       /* runs when the window has been moved */
-    uint64_t lba;           /* next sector of a read/write command */
-    uint32_t remaining;     /* sectors left */
-    uint32_t chunk;         /* sectors in the current window */
-    uint32_t dma_bytes;     /* bytes moved by DMA for this command */
+    bool dma;           /* this command's data moves by DMA */
+    bool last_dma;      /* the command that just finished moved data by DMA */
+    bool dma_waiting;   /* data ready but the DMA engine is not started */
+    bool irq_on_drq;    /* raise INTRQ with the next PIO block */
+    AtaStepFunc step;   /* runs when the window has been moved */
+    uint64_t lba;       /* next sector of a read/write command */
+    uint32_t remaining; /* sectors left */
+    uint32_t chunk;     /* sectors in the current window */
+    uint32_t dma_bytes; /* bytes moved by DMA for this command */
 
     /* Asynchronous I/O. */
-    unsigned gen;           /* bumped on reset/eject: older completions are dropped */
+    unsigned gen; /* bumped on reset/eject: older completions are dropped */
     unsigned inflight;
     AtaIoDoneFunc io_done;
 
@@ -135,8 +138,8 @@ struct AtaDrive {
     uint8_t packet[12];
     uint8_t sense_key, asc, ascq;
     bool unit_attention;
-    bool locked;            /* PREVENT MEDIUM REMOVAL */
-    bool media_event;       /* media changed since the last GET EVENT STATUS */
+    bool locked;      /* PREVENT MEDIUM REMOVAL */
+    bool media_event; /* media changed since the last GET EVENT STATUS */
     uint8_t media_event_code;
     bool eject_request;
 };
@@ -146,8 +149,8 @@ struct AtaDrive {
  * for an empty CD-ROM) with @format; CD-ROMs are always read-only.
  */
 bool ata_drive_init(AtaDrive *d, bool present, AtaMediaKind kind, const char *path,
-                    BlockFormat format, bool read_only, const char *serial, GMutex *lock,
-                    void *io, const AtaOps *ops, void *opaque, GError **error);
+                    BlockFormat format, bool read_only, const char *serial, GMutex *lock, void *io,
+                    const AtaOps *ops, void *opaque, GError **error);
 /* Closes the medium and frees the buffer. Call without the lock held. */
 void ata_drive_cleanup(AtaDrive *d);
 /* Power-on / hardware reset: aborts any command, loads the signature. */

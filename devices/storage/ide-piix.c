@@ -59,22 +59,22 @@
 typedef struct PiixIdeState PiixIdeState;
 
 typedef struct {
-    PiixIdeState *s;          /* Borrowed: owner */
-    unsigned index;           /* 0 primary, 1 secondary */
+    PiixIdeState *s; /* Borrowed: owner */
+    unsigned index;  /* 0 primary, 1 secondary */
     AtaDrive drives[2];
-    unsigned unit;            /* selected drive */
-    bool intrq[2];            /* per drive: INTRQ asserted */
-    bool line;                /* what we drive on the GSI */
+    unsigned unit; /* selected drive */
+    bool intrq[2]; /* per drive: INTRQ asserted */
+    bool line;     /* what we drive on the GSI */
     uint8_t devctl;
     int cmd_handle, ctl_handle;
     /* Bus master. */
     uint8_t bm_cmd, bm_status;
     uint32_t bm_prd;
-    uint64_t prd_next;        /* guest address of the next PRD entry */
-    uint64_t prd_addr;        /* current entry: next byte */
-    uint32_t prd_left;        /* current entry: bytes left */
-    bool prd_eot;             /* current entry is the last */
-    unsigned prd_count;       /* entries read this command */
+    uint64_t prd_next;  /* guest address of the next PRD entry */
+    uint64_t prd_addr;  /* current entry: next byte */
+    uint32_t prd_left;  /* current entry: bytes left */
+    bool prd_eot;       /* current entry is the last */
+    unsigned prd_count; /* entries read this command */
 } IdeChannel;
 
 typedef struct {
@@ -187,7 +187,7 @@ static void ide_drive_done(void *opaque, AtaDrive *d)
     IdeChannel *c = opaque;
 
     /* Active stays set when the PRDs describe more memory than the drive moved. */
-    if (d->dma && (c->bm_status & BM_STATUS_ACTIVE)) {
+    if (d->last_dma && (c->bm_status & BM_STATUS_ACTIVE)) {
         if ((d->status & ATA_STAT_ERR) || (c->prd_eot && c->prd_left == 0)) {
             c->bm_status &= (uint8_t)~BM_STATUS_ACTIVE;
         }
@@ -494,8 +494,8 @@ static void channel_map(PiixIdeState *s, unsigned i)
         c->cmd_handle = c->ctl_handle = 0;
         return;
     }
-    r = vmm_bus_register(m->pio, i ? "ide-secondary" : "ide-primary", cmd_bases[i], 8, &cmd_ops,
-                         c, &s->pci.parent.lock);
+    r = vmm_bus_register(m->pio, i ? "ide-secondary" : "ide-primary", cmd_bases[i], 8, &cmd_ops, c,
+                         &s->pci.parent.lock);
     if (r < 0) {
         vmm_guest_error("piix3-ide: ports 0x%x are taken; channel %u left off", cmd_bases[i], i);
         return;
@@ -584,14 +584,15 @@ static bool piix_ide_realize(VmmDevice *dev, GError **error)
 
         c->s = s;
         c->index = u / 2;
-        if (!ata_parse_media(p->media, &kind, error) || !ata_parse_format(p->format, &format, error)) {
+        if (!ata_parse_media(p->media, &kind, error) ||
+            !ata_parse_format(p->format, &format, error)) {
             g_prefix_error(error, "%s: unit %s: ", dev->id, unit_names[u]);
             drives_cleanup(s);
             return false;
         }
         present = (p->file != NULL && *p->file != '\0') || kind == ATA_MEDIA_CDROM;
-        if (!ata_drive_init(&c->drives[u % 2], present, kind, p->file, format, p->readonly,
-                            serial, &dev->lock, m->io, &ide_ata_ops, c, error)) {
+        if (!ata_drive_init(&c->drives[u % 2], present, kind, p->file, format, p->readonly, serial,
+                            &dev->lock, m->io, &ide_ata_ops, c, error)) {
             g_prefix_error(error, "%s: unit %s: ", dev->id, unit_names[u]);
             drives_cleanup(s);
             return false;

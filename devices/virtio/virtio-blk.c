@@ -64,12 +64,12 @@ typedef struct {
     char *serial;
     uint16_t num_queues;
 
-    BlockDev *bd;     /* Owned */
-    bool ro;          /* effective: requested or the image is read-only */
+    BlockDev *bd; /* Owned */
+    bool ro;      /* effective: requested or the image is read-only */
     uint64_t sectors;
-    unsigned inflight;                       /* submitted to the block layer */
-    unsigned inflight_q[VIRTIO_MAX_QUEUES];  /* the same, per queue */
-    bool throttled[VIRTIO_MAX_QUEUES];       /* stopped popping at the in-flight cap */
+    unsigned inflight;                      /* submitted to the block layer */
+    unsigned inflight_q[VIRTIO_MAX_QUEUES]; /* the same, per queue */
+    bool throttled[VIRTIO_MAX_QUEUES];      /* stopped popping at the in-flight cap */
 } VirtioBlk;
 
 static void blk_queue_notify(VirtioPciDevice *vp, unsigned q);
@@ -80,7 +80,7 @@ typedef struct {
     VirtQueueElement *elem; /* Owned */
     uint8_t *status;        /* Borrowed: last byte of the chain's writable part */
     uint32_t written;
-    struct iovec *iov;      /* Owned: the data buffers */
+    struct iovec *iov; /* Owned: the data buffers */
     unsigned niov;
 } BlkReq;
 
@@ -237,7 +237,8 @@ static void blk_handle(VirtioBlk *s, unsigned q, VirtQueueElement *e)
         uint64_t len = e->in_len - 1;
         if (!range_ok(s, sector, len)) {
             vmm_guest_error("%s: read of %" G_GUINT64_FORMAT " bytes at sector %" G_GUINT64_FORMAT
-                            " outside the disk", s->vp.pci.parent.id, len, sector);
+                            " outside the disk",
+                            s->vp.pci.parent.id, len, sector);
             req_complete_locked(r, VIRTIO_BLK_S_IOERR, false);
             return;
         }
@@ -257,9 +258,9 @@ static void blk_handle(VirtioBlk *s, unsigned q, VirtQueueElement *e)
             return;
         }
         if (!range_ok(s, sector, len)) {
-            vmm_guest_error("%s: write of %" G_GUINT64_FORMAT " bytes at sector %"
-                            G_GUINT64_FORMAT " outside the disk", s->vp.pci.parent.id, len,
-                            sector);
+            vmm_guest_error("%s: write of %" G_GUINT64_FORMAT " bytes at sector %" G_GUINT64_FORMAT
+                            " outside the disk",
+                            s->vp.pci.parent.id, len, sector);
             req_complete_locked(r, VIRTIO_BLK_S_IOERR, false);
             return;
         }
@@ -329,9 +330,9 @@ static void blk_handle(VirtioBlk *s, unsigned q, VirtQueueElement *e)
         return;
     }
     if (ret < 0) {
-        req_complete_locked(r, ret == -EOPNOTSUPP && type == VIRTIO_BLK_T_DISCARD
-                                   ? VIRTIO_BLK_S_OK
-                                   : VIRTIO_BLK_S_IOERR,
+        req_complete_locked(r,
+                            ret == -EOPNOTSUPP && type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_S_OK
+                                                                               : VIRTIO_BLK_S_IOERR,
                             false);
         return;
     }
@@ -429,6 +430,7 @@ static bool virtio_blk_realize(VmmDevice *dev, GError **error)
         return false;
     }
     opts.read_only = s->readonly;
+    /* Completions run on the I/O thread (NULL on fake machines: then on block workers). */
     opts.io = dev->machine->io;
     s->bd = block_open(s->file, &opts, error);
     if (!s->bd) {

@@ -186,14 +186,14 @@ typedef struct {
 } Field;
 
 static const Field common_fields[] = {
-    {VIRTIO_PCI_COMMON_DFSELECT, 4}, {VIRTIO_PCI_COMMON_DF, 4},
-    {VIRTIO_PCI_COMMON_GFSELECT, 4}, {VIRTIO_PCI_COMMON_GF, 4},
-    {VIRTIO_PCI_COMMON_MSIX, 2},     {VIRTIO_PCI_COMMON_NUMQ, 2},
-    {VIRTIO_PCI_COMMON_STATUS, 1},   {VIRTIO_PCI_COMMON_CFGGENERATION, 1},
-    {VIRTIO_PCI_COMMON_Q_SELECT, 2}, {VIRTIO_PCI_COMMON_Q_SIZE, 2},
-    {VIRTIO_PCI_COMMON_Q_MSIX, 2},   {VIRTIO_PCI_COMMON_Q_ENABLE, 2},
-    {VIRTIO_PCI_COMMON_Q_NOFF, 2},   {VIRTIO_PCI_COMMON_Q_DESCLO, 4},
-    {VIRTIO_PCI_COMMON_Q_DESCHI, 4}, {VIRTIO_PCI_COMMON_Q_AVAILLO, 4},
+    {VIRTIO_PCI_COMMON_DFSELECT, 4},  {VIRTIO_PCI_COMMON_DF, 4},
+    {VIRTIO_PCI_COMMON_GFSELECT, 4},  {VIRTIO_PCI_COMMON_GF, 4},
+    {VIRTIO_PCI_COMMON_MSIX, 2},      {VIRTIO_PCI_COMMON_NUMQ, 2},
+    {VIRTIO_PCI_COMMON_STATUS, 1},    {VIRTIO_PCI_COMMON_CFGGENERATION, 1},
+    {VIRTIO_PCI_COMMON_Q_SELECT, 2},  {VIRTIO_PCI_COMMON_Q_SIZE, 2},
+    {VIRTIO_PCI_COMMON_Q_MSIX, 2},    {VIRTIO_PCI_COMMON_Q_ENABLE, 2},
+    {VIRTIO_PCI_COMMON_Q_NOFF, 2},    {VIRTIO_PCI_COMMON_Q_DESCLO, 4},
+    {VIRTIO_PCI_COMMON_Q_DESCHI, 4},  {VIRTIO_PCI_COMMON_Q_AVAILLO, 4},
     {VIRTIO_PCI_COMMON_Q_AVAILHI, 4}, {VIRTIO_PCI_COMMON_Q_USEDLO, 4},
     {VIRTIO_PCI_COMMON_Q_USEDHI, 4},
 };
@@ -343,8 +343,8 @@ static void common_set(VirtioPciDevice *vp, unsigned off, uint32_t v)
             vmm_guest_error("%s: feature write after FEATURES_OK", vp->pci.parent.id);
         } else if (vp->gfselect < 2) {
             unsigned shift = 32 * vp->gfselect;
-            vp->guest_features = (vp->guest_features & ~(0xffffffffull << shift)) |
-                                 ((uint64_t)v << shift);
+            vp->guest_features =
+                (vp->guest_features & ~(0xffffffffull << shift)) | ((uint64_t)v << shift);
         }
         return;
     case VIRTIO_PCI_COMMON_MSIX:
@@ -604,8 +604,7 @@ bool virtio_pci_realize(VirtioPciDevice *vp, uint8_t devfn, const VirtioDeviceOp
         ret = add_vendor_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, 16, VIRTIO_PCI_ISR_OFF, 1);
     }
     if (ret >= 0 && config_len > 0) {
-        ret = add_vendor_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, 16, VIRTIO_PCI_DEVICE_OFF,
-                             config_len);
+        ret = add_vendor_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, 16, VIRTIO_PCI_DEVICE_OFF, config_len);
     }
     if (ret >= 0) {
         ret = add_vendor_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, 20, VIRTIO_PCI_NOTIFY_OFF,
@@ -638,8 +637,8 @@ bool virtio_pci_realize(VirtioPciDevice *vp, uint8_t devfn, const VirtioDeviceOp
         vp->notifier[q].q = q;
         if (m->kvm && m->io) {
             int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            if (fd >= 0 && vmm_iothread_add_fd(m->io, fd, EPOLLIN, notifier_ready,
-                                               &vp->notifier[q]) < 0) {
+            if (fd >= 0 &&
+                vmm_iothread_add_fd(m->io, fd, EPOLLIN, notifier_ready, &vp->notifier[q]) < 0) {
                 close(fd);
                 fd = -1;
             }
@@ -669,10 +668,9 @@ void virtio_pci_unrealize(VirtioPciDevice *vp)
     for (unsigned q = 0; q < vp->num_queues; q++) {
         int fd = vp->notifier[q].fd;
         if (fd >= 0 && vp->ioeventfd_base) {
-            vmm_kvm_ioeventfd(m->kvm, fd,
-                              vp->ioeventfd_base + VIRTIO_PCI_NOTIFY_OFF +
-                                  q * VIRTIO_PCI_NOTIFY_MULT,
-                              2, false, false, 0, false);
+            vmm_kvm_ioeventfd(
+                m->kvm, fd, vp->ioeventfd_base + VIRTIO_PCI_NOTIFY_OFF + q * VIRTIO_PCI_NOTIFY_MULT,
+                2, false, false, 0, false);
         }
     }
     vp->ioeventfd_base = 0;

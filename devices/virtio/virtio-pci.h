@@ -82,8 +82,8 @@
 typedef struct VirtioPciDevice VirtioPciDevice;
 
 typedef struct {
-    uint16_t device_id;      /* virtio device id (2 = block) */
-    uint32_t pci_class;      /* 24-bit class code */
+    uint16_t device_id; /* virtio device id (2 = block) */
+    uint32_t pci_class; /* 24-bit class code */
     /* Required: feature bits the device offers (transport bits are added). */
     uint64_t (*get_features)(VirtioPciDevice *vp);
     /* Optional: device config space read/write; @offset + @size <= config_len. */
@@ -102,7 +102,7 @@ typedef struct {
 } VirtioDeviceOps;
 
 typedef struct {
-    int fd;                  /* eventfd, -1 without KVM */
+    int fd; /* eventfd, -1 without KVM */
     VirtioPciDevice *vp;
     unsigned q;
 } VirtioNotifier;
@@ -128,7 +128,7 @@ struct VirtioPciDevice {
     uint16_t queue_vector[VIRTIO_MAX_QUEUES];
     VirtQueue vq[VIRTIO_MAX_QUEUES];
 
-    uint8_t pcicfg_cap;      /* offset of the PCI_CFG capability */
+    uint8_t pcicfg_cap; /* offset of the PCI_CFG capability */
     VirtioNotifier notifier[VIRTIO_MAX_QUEUES];
     uint64_t ioeventfd_base; /* BAR address the ioeventfds are bound to, 0 = none */
 };

@@ -476,8 +476,7 @@ size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf,
     return done;
 }
 
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset, const void *buf,
-                    size_t len)
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset, const void *buf, size_t len)
 {
     size_t done = 0;
 

@@ -44,8 +44,8 @@ typedef struct VirtQueue VirtQueue;
 typedef void (*VirtQueueErrorFunc)(void *opaque, VirtQueue *vq);
 
 struct VirtQueue {
-    VmmGuestMem *mem;         /* Borrowed */
-    unsigned index;           /* queue number within the device */
+    VmmGuestMem *mem; /* Borrowed */
+    unsigned index;   /* queue number within the device */
     VirtQueueErrorFunc on_error;
     void *opaque;
 
@@ -56,18 +56,18 @@ struct VirtQueue {
     uint64_t used_gpa;
     bool enabled;
     bool broken;
-    bool indirect;            /* VIRTIO_F_INDIRECT_DESC negotiated */
-    bool event_idx;           /* VIRTIO_F_EVENT_IDX negotiated */
+    bool indirect;  /* VIRTIO_F_INDIRECT_DESC negotiated */
+    bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
 
     /* Host pointers when a ring lies in one region (NULL: copy through guest-mem). */
     uint8_t *avail_map;
     uint8_t *used_map;
 
-    uint16_t last_avail;      /* next driver-ring slot to consume */
-    uint16_t used_idx;        /* our copy of used->idx */
-    uint16_t signalled_used;  /* used_idx when the driver was last notified */
+    uint16_t last_avail;     /* next driver-ring slot to consume */
+    uint16_t used_idx;       /* our copy of used->idx */
+    uint16_t signalled_used; /* used_idx when the driver was last notified */
     bool signalled_valid;
-    unsigned generation;      /* bumped on reset: stale completions are dropped */
+    unsigned generation; /* bumped on reset: stale completions are dropped */
 };
 
 /*
@@ -81,7 +81,7 @@ typedef struct {
     unsigned in_num;
     uint64_t out_len;
     uint64_t in_len;
-    struct iovec *out;        /* Owned by the element (one allocation with in) */
+    struct iovec *out; /* Owned by the element (one allocation with in) */
     struct iovec *in;
     unsigned generation;
 } VirtQueueElement;

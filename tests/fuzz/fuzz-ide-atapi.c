@@ -51,8 +51,7 @@ static uint32_t in_u32(Input *in)
     return v;
 }
 
-static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
-                     gpointer data)
+static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
 }
 
@@ -89,8 +88,7 @@ static void once(void)
     }
     done = true;
     g_log_set_handler(NULL, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
-    for (const char *const *d = (const char *const[]){"piix3-ide", "ata", "pci", NULL}; *d;
-         d++) {
+    for (const char *const *d = (const char *const[]){"piix3-ide", "ata", "pci", NULL}; *d; d++) {
         g_log_set_handler(*d, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
     }
     disk_path = make_image("fuzz-ide-disk-XXXXXX", 256 * 1024);
@@ -118,7 +116,7 @@ static uint8_t settle(VmmMachine *m, uint16_t ctl)
     uint8_t st = 0xff;
 
     /* Bounded: a DMA command waiting for a bus master start stays BSY. */
-    for (unsigned i = 0; i < 50; i++) {
+    for (unsigned i = 0; i < 25; i++) {
         st = (uint8_t)vmm_bus_read_val(m->pio, ctl, 1);
         if (!(st & 0x80)) {
             break;
@@ -128,12 +126,11 @@ static uint8_t settle(VmmMachine *m, uint16_t ctl)
     return st;
 }
 
-static const uint8_t ata_cmds[] = {0xec, 0xa1, 0xa0, 0x20, 0x24, 0x30, 0x34, 0xc4, 0xc5, 0xc6,
-                                   0xc8, 0xca, 0x25, 0x35, 0xe7, 0xef, 0x40, 0x90, 0x91,
-                                   0x08, 0xe5, 0xf8, 0x27, 0x00, 0xff};
-static const uint8_t mmc_cmds[] = {0x00, 0x03, 0x12, 0x1a, 0x1b, 0x1e, 0x25, 0x28, 0x2b,
-                                   0x35, 0x43, 0x46, 0x4a, 0x51, 0x55, 0x5a, 0xa8, 0xbb,
-                                   0xbd, 0xbe, 0xff};
+static const uint8_t ata_cmds[] = {0x06, 0xec, 0xa1, 0xa0, 0x20, 0x24, 0x30, 0x34, 0xc4,
+                                   0xc5, 0xc6, 0xc8, 0xca, 0x25, 0x35, 0xe7, 0xef, 0x40,
+                                   0x90, 0x91, 0x08, 0xe5, 0xf8, 0x27, 0x00, 0xff};
+static const uint8_t mmc_cmds[] = {0x00, 0x03, 0x12, 0x1a, 0x1b, 0x1e, 0x25, 0x28, 0x2b, 0x35, 0x43,
+                                   0x46, 0x4a, 0x51, 0x55, 0x5a, 0xa8, 0xbb, 0xbd, 0xbe, 0xff};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

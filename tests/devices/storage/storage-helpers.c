@@ -79,15 +79,13 @@ void storage_read_file(const char *path, uint64_t offset, void *buf, size_t len)
 
 uint32_t st_cfg_read(StorageFixture *f, uint8_t devfn, unsigned offset, unsigned size)
 {
-    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc),
-                      4);
+    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc), 4);
     return (uint32_t)vmm_bus_read_val(f->m->pio, 0xcfc + (offset & 3), size);
 }
 
 void st_cfg_write(StorageFixture *f, uint8_t devfn, unsigned offset, unsigned size, uint32_t v)
 {
-    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc),
-                      4);
+    vmm_bus_write_val(f->m->pio, 0xcf8, 0x80000000u | ((uint32_t)devfn << 8) | (offset & 0xfc), 4);
     vmm_bus_write_val(f->m->pio, 0xcfc + (offset & 3), v, size);
 }
 

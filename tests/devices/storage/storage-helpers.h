@@ -13,8 +13,8 @@
 typedef struct {
     VmmMachine *m;
     uint8_t *ram;
-    VmmCfgNode *cfg;  /* Owned: device config nodes */
-    char *dir;        /* Owned: temporary directory for images */
+    VmmCfgNode *cfg; /* Owned: device config nodes */
+    char *dir;       /* Owned: temporary directory for images */
 } StorageFixture;
 
 void storage_setup(StorageFixture *f);

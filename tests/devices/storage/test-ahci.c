@@ -16,7 +16,7 @@
 #define DISK_SECTORS 4096u
 #define CD_BLOCKS 100u
 
-#define PX(p, r) (0x100u + (p) * 0x80u + (r))
+#define PX(p, r) (0x100u + (p)*0x80u + (r))
 #define PX_CLB 0x00
 #define PX_FB 0x08
 #define PX_IS 0x10
@@ -136,8 +136,8 @@ static uint32_t issue(AhciFixture *x, unsigned p, unsigned slot, const uint8_t c
     uint32_t is;
     CiWait w = {x, p, 1u << slot};
 
-    hdr[0] = GUINT32_TO_LE(5u | (acmd ? 1u << 5 : 0) | (write ? 1u << 6 : 0) |
-                           ((uint32_t)nprd << 16));
+    hdr[0] =
+        GUINT32_TO_LE(5u | (acmd ? 1u << 5 : 0) | (write ? 1u << 6 : 0) | ((uint32_t)nprd << 16));
     hdr[1] = 0xdeadbeef; /* PRDBC: the HBA overwrites it */
     hdr[2] = GUINT32_TO_LE(ctba);
     memcpy(ram + clb_of(p) + slot * 32, hdr, sizeof(hdr));
@@ -499,6 +499,94 @@ static void test_hostile(void)
     ahci_teardown(&x);
 }
 
+/* Linux's resets: COMRESET through PxSCTL.DET, then a soft reset by two control FISes. */
+static void test_resets(void)
+{
+    AhciFixture x;
+    uint8_t cfis[20] = {0x27, 0x00};
+    Prd prd = {0x300000, 512};
+
+    ahci_setup(&x, true);
+    wr(&x, PX(1, 0x2c), 0x301);
+    g_assert_cmphex(rd(&x, PX(1, PX_SSTS)) & 0xf, ==, 0);
+    wr(&x, PX(1, 0x2c), 0x300);
+    g_assert_cmphex(rd(&x, PX(1, PX_SSTS)) & 0xf, ==, 3);
+    g_assert_cmphex(rd(&x, PX(1, PX_SIG)), ==, 0xeb140101u);
+    g_assert_cmphex(rd(&x, PX(1, PX_TFD)) & 0x88, ==, 0);
+    g_assert_cmphex(rd(&x, PX(1, PX_SERR)) & (1u << 26), ==, 1u << 26);
+    /* The signature FIS landed in the receive area. */
+    g_assert_cmphex(x.f.ram[fb_of(1) + 0x40], ==, 0x34);
+    g_assert_cmphex(x.f.ram[fb_of(1) + 0x40 + 5], ==, 0x14);
+    g_assert_cmphex(x.f.ram[fb_of(1) + 0x40 + 6], ==, 0xeb);
+
+    /* Soft reset: SRST set, then cleared; no interrupt, slot done, signature posted. */
+    memset(x.f.ram + fb_of(0) + 0x40, 0, 20);
+    cfis[15] = 0x04;
+    g_assert_cmphex(issue(&x, 0, 0, cfis, NULL, NULL, 0, false) & (IS_TFES | IS_HBFS), ==, 0);
+    cfis[15] = 0x00;
+    g_assert_cmphex(issue(&x, 0, 0, cfis, NULL, NULL, 0, false) & (IS_TFES | IS_HBFS), ==, 0);
+    g_assert_cmphex(x.f.ram[fb_of(0) + 0x40], ==, 0x34);
+    g_assert_cmphex(x.f.ram[fb_of(0) + 0x40 + 12], ==, 1);
+    g_assert_cmphex(rd(&x, PX(0, PX_SIG)), ==, 0x101);
+    g_assert_cmphex(rd(&x, PX(0, PX_TFD)) & 0xff, ==, 0x50);
+    /* The port still works. */
+    fis_rw(cfis, 0x25, 5, 1);
+    g_assert_cmphex(issue(&x, 0, 7, cfis, NULL, &prd, 1, false) & IS_TFES, ==, 0);
+    check_sector(x.f.ram + 0x300000, 5, 0x5a7a, 512);
+    ahci_teardown(&x);
+}
+
+static void put_range(uint8_t *p, uint64_t lba, uint16_t count)
+{
+    uint64_t v = GUINT64_TO_LE(lba | ((uint64_t)count << 48));
+
+    memcpy(p, &v, 8);
+}
+
+/* DATA SET MANAGEMENT (TRIM): advertised, ranges taken by DMA, ranges checked. */
+static void test_trim(void)
+{
+    AhciFixture x;
+    uint8_t cfis[20];
+    uint8_t id[512];
+    Prd prd = {0x300000, 512};
+
+    ahci_setup(&x, true);
+    memset(cfis, 0, sizeof(cfis));
+    cfis[0] = 0x27;
+    cfis[1] = 0x80;
+    cfis[2] = 0xec;
+    g_assert_cmphex(issue(&x, 0, 0, cfis, NULL, &prd, 1, false) & IS_TFES, ==, 0);
+    memcpy(id, x.f.ram + 0x300000, sizeof(id));
+    g_assert_cmphex(id[169 * 2] & 1, ==, 1);
+    g_assert_cmpuint(id[105 * 2], >=, 1);
+
+    memset(x.f.ram + 0x310000, 0, 512);
+    put_range(x.f.ram + 0x310000, 8, 16);
+    put_range(x.f.ram + 0x310008, 100, 0); /* empty entry: skipped */
+    put_range(x.f.ram + 0x310010, 200, 8);
+    prd = (Prd){0x310000, 512};
+    fis_rw(cfis, 0x06, 0, 1);
+    cfis[3] = 0x01;
+    g_assert_cmphex(issue(&x, 0, 1, cfis, NULL, &prd, 1, true) & (IS_DHRS | IS_TFES), ==, IS_DHRS);
+    g_assert_cmpuint(prdbc(&x, 0, 1), ==, 512);
+
+    /* A range past the end fails the command; TRIM bit clear is refused. */
+    put_range(x.f.ram + 0x310018, DISK_SECTORS - 4, 8);
+    g_assert_cmphex(issue(&x, 0, 1, cfis, NULL, &prd, 1, true) & IS_TFES, ==, IS_TFES);
+    recover(&x, 0);
+    memset(x.f.ram + 0x310018, 0, 8);
+    cfis[3] = 0x00;
+    g_assert_cmphex(issue(&x, 0, 1, cfis, NULL, &prd, 1, true) & IS_TFES, ==, IS_TFES);
+    recover(&x, 0);
+    /* Data outside the trimmed ranges is intact. */
+    prd = (Prd){0x320000, 512};
+    fis_rw(cfis, 0x25, 30, 1);
+    g_assert_cmphex(issue(&x, 0, 2, cfis, NULL, &prd, 1, false) & IS_TFES, ==, 0);
+    check_sector(x.f.ram + 0x320000, 30, 0x5a7a, 512);
+    ahci_teardown(&x);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -506,5 +594,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ahci/identify-rw", test_identify_rw);
     g_test_add_func("/ahci/atapi", test_atapi);
     g_test_add_func("/ahci/hostile", test_hostile);
+    g_test_add_func("/ahci/resets", test_resets);
+    g_test_add_func("/ahci/trim", test_trim);
     return g_test_run();
 }

@@ -261,6 +261,67 @@ static void test_pio_write(void)
     ide_teardown(&x);
 }
 
+/* CHS addressing after INITIALIZE DEVICE PARAMETERS, EXECUTE DEVICE DIAGNOSTIC, features. */
+static void test_chs_diag_features(void)
+{
+    IdeFixture x;
+    uint8_t buf[512];
+
+    ide_setup(&x, true);
+    /* 4 heads, 32 sectors per track: C/H/S 2/3/5 is LBA (2 * 4 + 3) * 32 + 4 = 356. */
+    outb(&x, PRI + 2, 32);
+    outb(&x, PRI + 6, 0xa0 | 3);
+    outb(&x, PRI + 7, 0x91);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    outb(&x, PRI + 2, 1);
+    outb(&x, PRI + 3, 5);
+    outb(&x, PRI + 4, 2);
+    outb(&x, PRI + 5, 0);
+    outb(&x, PRI + 6, 0xa0 | 3);
+    outb(&x, PRI + 7, 0x20);
+    g_assert_cmphex(wait_ready(&x, PRI) & (ST_DRQ | ST_ERR), ==, ST_DRQ);
+    for (unsigned i = 0; i < 256; i++) {
+        uint16_t v = inw(&x, PRI);
+        buf[2 * i] = (uint8_t)v;
+        buf[2 * i + 1] = (uint8_t)(v >> 8);
+    }
+    check_sector(buf, 356, 0x1234, 512);
+    /* Sector 0 does not exist in CHS. */
+    outb(&x, PRI + 3, 0);
+    outb(&x, PRI + 7, 0x20);
+    g_assert_cmphex(wait_ready(&x, PRI) & ST_ERR, ==, ST_ERR);
+
+    /* Diagnostics: signature and "passed" in the error register. */
+    outb(&x, PRI + 6, 0xa0);
+    outb(&x, PRI + 7, 0x90);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    g_assert_cmphex(inb(&x, PRI + 1), ==, 0x01);
+    g_assert_cmphex(inb(&x, PRI + 2), ==, 0x01);
+    g_assert_cmphex(inb(&x, PRI + 4), ==, 0x00);
+
+    /* SET FEATURES: UDMA 5 accepted and shown in IDENTIFY word 88, UDMA 7 refused. */
+    outb(&x, PRI + 1, 0x03);
+    outb(&x, PRI + 2, 0x45);
+    outb(&x, PRI + 7, 0xef);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    outb(&x, PRI + 2, 0x47);
+    outb(&x, PRI + 7, 0xef);
+    g_assert_cmphex(wait_ready(&x, PRI) & ST_ERR, ==, ST_ERR);
+    outb(&x, PRI + 7, 0xec);
+    g_assert_cmphex(wait_ready(&x, PRI) & ST_DRQ, ==, ST_DRQ);
+    for (unsigned i = 0; i < 256; i++) {
+        uint16_t v = inw(&x, PRI);
+        if (i == 88) {
+            g_assert_cmphex(v, ==, 0x203f);
+        }
+    }
+    /* CHECK POWER MODE: active. */
+    outb(&x, PRI + 7, 0xe5);
+    g_assert_cmphex(wait_ready(&x, PRI), ==, 0x50);
+    g_assert_cmphex(inb(&x, PRI + 2), ==, 0xff);
+    ide_teardown(&x);
+}
+
 static bool bm_irq(void *opaque)
 {
     IdeFixture *x = opaque;
@@ -270,11 +331,13 @@ static bool bm_irq(void *opaque)
 
 static void put_prd(IdeFixture *x, uint32_t at, uint32_t addr, uint32_t len, bool eot)
 {
-    uint32_t e[2] = {GUINT32_TO_LE(addr),
-                     GUINT32_TO_LE((len & 0xffff) | (eot ? 0x80000000u : 0))};
+    uint32_t e[2] = {GUINT32_TO_LE(addr), GUINT32_TO_LE((len & 0xffff) | (eot ? 0x80000000u : 0))};
 
     memcpy(x->f.ram + at, e, sizeof(e));
 }
+
+/* Bus master status seen right after the interrupt of the last dma_cmd(). */
+static uint8_t last_bm_status;
 
 /* Runs a DMA command on the primary master; returns the ATA status. */
 static uint8_t dma_cmd(IdeFixture *x, uint8_t cmd, uint64_t lba, unsigned count, bool lba48,
@@ -287,6 +350,7 @@ static uint8_t dma_cmd(IdeFixture *x, uint8_t cmd, uint64_t lba, unsigned count,
     outb(x, PRI + 7, cmd);
     vmm_bus_write_val(x->f.m->pio, BM, to_memory ? 0x09 : 0x01, 1);
     storage_wait(bm_irq, x);
+    last_bm_status = (uint8_t)vmm_bus_read_val(x->f.m->pio, BM + 2, 1);
     vmm_bus_write_val(x->f.m->pio, BM, to_memory ? 0x08 : 0x00, 1);
     return wait_ready(x, PRI);
 }
@@ -303,8 +367,12 @@ static void test_dma(void)
     check_sector(x.f.ram + 0x20000, 40, 0x1234, 512);
     check_sector(x.f.ram + 0x20200, 41, 0x1234, 512);
     check_sector(x.f.ram + 0x30000, 42, 0x1234, 512);
-    /* PRDs used up exactly: Active clear, no error. */
-    g_assert_cmphex(vmm_bus_read_val(x.f.m->pio, BM + 2, 1) & 0x03, ==, 0);
+    /* PRDs used up exactly: Active clear (before the driver stops the engine), no error. */
+    g_assert_cmphex(last_bm_status & 0x07, ==, 0x04);
+    /* PRDs larger than the transfer: Active stays set with the interrupt. */
+    put_prd(&x, 0x10000, 0x20000, 4096, true);
+    g_assert_cmphex(dma_cmd(&x, 0xc8, 40, 1, false, 0x10000, true), ==, 0x50);
+    g_assert_cmphex(last_bm_status & 0x07, ==, 0x05);
 
     /* READ DMA EXT, 64 KiB entry encoded as 0. */
     put_prd(&x, 0x10000, 0x40000, 0, true);
@@ -539,6 +607,8 @@ static void test_atapi_basic(void)
         g_assert_cmphex(buf[8], ==, 0x2a);
         g_assert_cmphex(atapi_cmd(&x, gc, 2048, buf, sizeof(buf), &n) & ST_ERR, ==, 0);
         g_assert_cmphex((buf[6] << 8) | buf[7], ==, 0x0008);
+        g_assert_cmpuint(n, ==, 28); /* header, profile list, core */
+        g_assert_cmphex((buf[8 + 8] << 8) | buf[8 + 9], ==, 0x0001);
         g_assert_cmphex(atapi_cmd(&x, ge, 2048, buf, sizeof(buf), &n) & ST_ERR, ==, 0);
         g_assert_cmpuint(n, ==, 8);
         g_assert_cmphex(buf[5] & 0x02, ==, 0x02);
@@ -549,6 +619,44 @@ static void test_atapi_basic(void)
         g_assert_cmphex(atapi_cmd(&x, speed, 2048, buf, sizeof(buf), &n) & ST_ERR, ==, 0);
         g_assert_cmpuint(n, ==, 0);
     }
+    ide_teardown(&x);
+}
+
+static bool bm2_irq(void *opaque)
+{
+    IdeFixture *x = opaque;
+
+    return (vmm_bus_read_val(x->f.m->pio, BM + 8 + 2, 1) & 0x04) != 0;
+}
+
+/* ATAPI READ(10) by bus-master DMA on the secondary channel (features bit 0). */
+static void test_atapi_dma(void)
+{
+    IdeFixture x;
+    const uint8_t cdb[12] = {0x28, 0, 0, 0, 0, 7, 0, 0, 2};
+
+    ide_setup(&x, true);
+    outb(&x, SEC_CTL, 0x00);
+    put_prd(&x, 0x10000, 0x60000, 2048, false);
+    put_prd(&x, 0x10008, 0x70000, 2048, true);
+    vmm_bus_write_val(x.f.m->pio, BM + 8 + 4, 0x10000, 4);
+    vmm_bus_write_val(x.f.m->pio, BM + 8, 0x08, 1);
+    outb(&x, SEC + 6, 0xa0);
+    outb(&x, SEC + 1, 0x01);
+    outb(&x, SEC + 7, 0xa0);
+    g_assert_cmphex(wait_ready(&x, SEC) & ST_DRQ, ==, ST_DRQ);
+    for (unsigned i = 0; i < 6; i++) {
+        outw(&x, SEC, (uint16_t)(cdb[2 * i] | (cdb[2 * i + 1] << 8)));
+    }
+    vmm_bus_write_val(x.f.m->pio, BM + 8, 0x09, 1);
+    storage_wait(bm2_irq, &x);
+    g_assert_cmphex(vmm_bus_read_val(x.f.m->pio, BM + 8 + 2, 1) & 0x07, ==, 0x04);
+    vmm_bus_write_val(x.f.m->pio, BM + 8, 0x08, 1);
+    g_assert_cmphex(wait_ready(&x, SEC), ==, 0x50);
+    g_assert_cmphex(inb(&x, SEC + 2) & 3, ==, 3);
+    g_assert_true(x.f.m->irq_level[IDE_SECONDARY_GSI]);
+    check_sector(x.f.ram + 0x60000, 7, 0xc0de, 2048);
+    check_sector(x.f.ram + 0x70000, 8, 0xc0de, 2048);
     ide_teardown(&x);
 }
 
@@ -616,15 +724,60 @@ static void test_atapi_errors_and_media(void)
     ide_teardown(&x);
 }
 
+/* Configuration errors are reported, not fatal; an empty controller floats. */
+static void test_config(void)
+{
+    StorageFixture f;
+    VmmCfgNode *node;
+    GError *err = NULL;
+    g_autofree char *path = NULL;
+
+    storage_setup(&f);
+    node = vmm_cfg_ensure_child(f.cfg, "bad1");
+    vmm_cfg_set_string(node, "pm_file", "/nonexistent/disk.img");
+    g_assert_null(vmm_device_create(f.m, &piix3_ide_type, "bad1", node, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "/nonexistent/disk.img"));
+    g_clear_error(&err);
+    node = vmm_cfg_ensure_child(f.cfg, "bad2");
+    vmm_cfg_set_string(node, "ps_media", "tape");
+    g_assert_null(vmm_device_create(f.m, &piix3_ide_type, "bad2", node, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+    g_assert_nonnull(vmm_device_create(f.m, &piix3_ide_type, "ide", NULL, &err));
+    g_assert_no_error(err);
+    st_cfg_write(&f, IDE_DEVFN, 0x40, 2, 0x8000);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0xff);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI_CTL, 1), ==, 0xff);
+    storage_teardown(&f);
+
+    /* With a disk: the legacy ports decode only while IDETIM bit 15 is set. */
+    storage_setup(&f);
+    path = storage_make_image(&f, "d.img", 64 * 512, 1);
+    node = vmm_cfg_ensure_child(f.cfg, "ide");
+    vmm_cfg_set_string(node, "pm_file", path);
+    g_assert_nonnull(vmm_device_create(f.m, &piix3_ide_type, "ide", node, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0xff);
+    st_cfg_write(&f, IDE_DEVFN, 0x40, 2, 0x8000);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0x50);
+    st_cfg_write(&f, IDE_DEVFN, 0x40, 2, 0x0000);
+    g_assert_cmphex(vmm_bus_read_val(f.m->pio, PRI + 7, 1), ==, 0xff);
+    storage_teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/ide/config", test_config);
     g_test_add_func("/ide/identify", test_identify);
     g_test_add_func("/ide/pio-read", test_pio_read);
     g_test_add_func("/ide/pio-write", test_pio_write);
+    g_test_add_func("/ide/chs-diag-features", test_chs_diag_features);
     g_test_add_func("/ide/dma", test_dma);
     g_test_add_func("/ide/hostile", test_hostile);
     g_test_add_func("/ide/atapi", test_atapi_basic);
+    g_test_add_func("/ide/atapi-dma", test_atapi_dma);
     g_test_add_func("/ide/atapi-errors-media", test_atapi_errors_and_media);
     return g_test_run();
 }

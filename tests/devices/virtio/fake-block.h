@@ -12,13 +12,13 @@
 #include "devices/block/block.h"
 
 typedef struct {
-    uint8_t *data;      /* Owned: the disk contents */
+    uint8_t *data; /* Owned: the disk contents */
     uint64_t size;
-    bool read_only;     /* image opened read-only */
+    bool read_only; /* image opened read-only */
     unsigned opens;
     unsigned reads, writes, flushes, discards;
     uint64_t last_discard_offset, last_discard_len;
-    int fail_next;      /* when != 0, the next request completes with this error */
+    int fail_next; /* when != 0, the next request completes with this error */
 } FakeBlock;
 
 extern FakeBlock fake_block;

@@ -89,8 +89,7 @@ static uint32_t get32(T *t, uint64_t gpa)
     return v;
 }
 
-static void put_desc(T *t, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t flags,
-                     uint16_t next)
+static void put_desc(T *t, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
     g_assert_cmpint(vmm_guest_write_u64(t->f.m->mem, gpa, addr), ==, 0);
     g_assert_cmpint(vmm_guest_write_u32(t->f.m->mem, gpa + 8, len), ==, 0);
@@ -117,10 +116,10 @@ static void setup_full2(T *t, bool readonly, uint16_t num_queues, bool split_ram
     t->ram = vmm_guest_mem_ram_ptr(t->f.m->mem, 0, RAM_SIZE);
     if (split_ram) {
         uint64_t cut = DATA; /* page aligned */
-        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-lo", 0, cut, t->ram, 0), >=,
-                        0);
-        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-hi", cut, RAM_SIZE - cut,
-                                                 t->ram + cut, 0), >=, 0);
+        g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram-lo", 0, cut, t->ram, 0), >=, 0);
+        g_assert_cmpint(
+            vmm_guest_mem_add_region(t->f.m->mem, "ram-hi", cut, RAM_SIZE - cut, t->ram + cut, 0),
+            >=, 0);
     } else {
         g_assert_cmpint(vmm_guest_mem_add_region(t->f.m->mem, "ram", 0, RAM_SIZE, t->ram, 0), >=,
                         0);
@@ -209,8 +208,8 @@ static void submit_at(T *t, uint16_t base, const Seg *segs, unsigned n, bool ind
     uint16_t first = indirect ? 0 : base;
 
     for (unsigned i = 0; i < n; i++) {
-        uint16_t flags = (segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-                         (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+        uint16_t flags =
+            (segs[i].write ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
         put_desc(t, table + 16ull * i, segs[i].gpa, segs[i].len, flags, first + i + 1);
     }
     if (indirect) {
@@ -422,8 +421,8 @@ static void test_indirect_and_batch(void)
     memset(t.ram + DATA, 0, 0x2000);
     t.ram[STATUS] = 0xee;
     Seg segs[5] = {
-        {HDR, 8, false},         {HDR + 8, 8, false},  {DATA, 700, true},
-        {DATA + 0x1000, 836, true}, {STATUS, 1, true},
+        {HDR, 8, false},   {HDR + 8, 8, false}, {DATA, 700, true}, {DATA + 0x1000, 836, true},
+        {STATUS, 1, true},
     };
     submit_at(&t, 0, segs, 5, true);
     g_assert_cmpuint(fake_block_run(), ==, 1);
@@ -686,6 +685,41 @@ static void test_multiqueue(void)
     g_assert_cmpuint(rd(&t, VIRTIO_PCI_COMMON_Q_NOFF, 2), ==, 1);
     wr(&t, VIRTIO_PCI_COMMON_Q_SELECT, 2, 2);
     g_assert_cmpuint(rd(&t, VIRTIO_PCI_COMMON_Q_SIZE, 2), ==, 0);
+
+    /* Queue 0 as usual, plus queue 1 with its own rings and MSI-X vector 2. */
+    driver_init(&t, default_features() | (1ull << 12));
+    const uint64_t desc1 = 0x20000, avail1 = 0x21000, used1 = 0x22000;
+    memset(t.ram + desc1, 0, 0x3000);
+    wr(&t, VIRTIO_PCI_COMMON_Q_SELECT, 1, 2);
+    wr(&t, VIRTIO_PCI_COMMON_Q_SIZE, 4, 2);
+    wr(&t, VIRTIO_PCI_COMMON_Q_DESCLO, desc1, 4);
+    wr(&t, VIRTIO_PCI_COMMON_Q_AVAILLO, avail1, 4);
+    wr(&t, VIRTIO_PCI_COMMON_Q_USEDLO, used1, 4);
+    wr(&t, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+    g_assert_cmpuint(rd(&t, VIRTIO_PCI_COMMON_Q_ENABLE, 2), ==, 1);
+    unsigned msix = find_cap(&t, VMM_PCI_CAP_ID_MSIX, 0);
+    g_assert_cmpuint((cfg_read(&t.f, DEVFN, msix + 2, 2) & 0x7ff) + 1, ==, 3);
+    vmm_bus_write_val(t.f.m->mmio, BAR1_ADDR + 32, 0xfee00000u, 4);
+    vmm_bus_write_val(t.f.m->mmio, BAR1_ADDR + 40, 0x52, 4);
+    vmm_bus_write_val(t.f.m->mmio, BAR1_ADDR + 44, 0, 4);
+    cfg_write(&t.f, DEVFN, msix + 2, 2, 0x8000);
+    wr(&t, VIRTIO_PCI_COMMON_Q_MSIX, 2, 2);
+
+    put_hdr(&t, HDR, T_IN, 9);
+    memset(t.ram + DATA, 0, 512);
+    put_desc(&t, desc1, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(&t, desc1 + 16, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    put_desc(&t, desc1 + 32, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+    put16(&t, avail1 + 4, 0);
+    put16(&t, avail1 + 2, 1);
+    unsigned msis = t.f.m->msi_count;
+    wr(&t, VIRTIO_PCI_NOTIFY_OFF + 4, 1, 2);
+    g_assert_cmpuint(fake_block_run(), ==, 1);
+    g_assert_cmpuint(get16(&t, used1 + 2), ==, 1);
+    g_assert_cmpuint(get16(&t, USED + 2), ==, 0);
+    g_assert_cmpmem(t.ram + DATA, 512, fake_block.data + 9 * 512, 512);
+    g_assert_cmpuint(t.f.m->msi_count, ==, msis + 1);
+    g_assert_cmphex(t.f.m->last_msi_data, ==, 0x52);
     teardown(&t);
 }
 

@@ -15,7 +15,7 @@ packages=(
     # firmware build and guest payloads
     acpica-tools nasm
     # guests, oracles and image tools for the tests and benchmarks
-    seabios ovmf qemu-system-x86 qemu-utils xorriso mtools grub-pc-bin
+    seabios ovmf qemu-system-x86 qemu-utils xorriso mtools grub-pc-bin e2fsprogs
     # desktop data validation and translations
     desktop-file-utils appstream gettext
 )

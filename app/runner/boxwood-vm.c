@@ -29,6 +29,8 @@ typedef struct {
     char *debugcon;
     char **option_roms;
     char **devices;
+    char **drives;
+    char *boot;
     gboolean nographic;
     gboolean graphics;
     gboolean headless;
@@ -132,6 +134,14 @@ static const GOptionEntry entries[] = {
     {"device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &runner.devices,
      "Add a device: TYPE[,id=ID][,PROP=VALUE...] (numbers may be decimal or 0x hex); repeatable",
      "SPEC"},
+    {"drive", 0, 0, G_OPTION_ARG_STRING_ARRAY, &runner.drives,
+     "Add a drive: file=PATH[,if=virtio|ide|ahci][,media=disk|cdrom][,format=auto|raw|vdi]"
+     "[,readonly=on]; repeatable (see below)",
+     "SPEC"},
+    {"boot", 0, 0, G_OPTION_ARG_STRING, &runner.boot,
+     "Boot order for the firmware: comma-separated cdrom, disk (every drive of that media, in "
+     "--drive order) or drive numbers (0 = first --drive), e.g. cdrom,disk",
+     "ORDER"},
     {"nographic", 0, 0, G_OPTION_ARG_NONE, &runner.nographic,
      "Firmware console on COM1 (the default: there is no display device yet)", NULL},
     {"graphics", 0, 0, G_OPTION_ARG_NONE, &runner.graphics,
@@ -213,6 +223,300 @@ static bool add_device_option(VmmCfgNode *cfg, const char *spec, unsigned index,
     return true;
 }
 
+/*
+ * --drive: one image on a storage controller. Drives on IDE share one piix3-ide at 00:01.1
+ * (units in the order primary master, primary slave, secondary master, secondary slave);
+ * drives on AHCI share one ahci at 00:04.0 (ports 0..5 in order); every virtio drive is
+ * its own virtio-blk in slots 3, 5, 6, ... (slot 4 stays free for the AHCI controller so
+ * that adding one never moves a virtio disk).
+ */
+typedef enum {
+    DRIVE_IF_VIRTIO,
+    DRIVE_IF_IDE,
+    DRIVE_IF_AHCI,
+} DriveIf;
+
+#define IDE_DEVFN 0x09
+#define AHCI_SLOT 4u
+#define VIRTIO_FIRST_SLOT 3u
+#define IDE_MAX_UNITS 4u
+#define AHCI_MAX_PORTS 6u
+
+typedef struct {
+    char *file;
+    char *format;
+    DriveIf iface;
+    bool cdrom;
+    bool readonly;
+    unsigned unit; /* IDE unit 0..3, AHCI port or PCI slot of the virtio-blk */
+    char *of_path; /* OpenFirmware path for fw_cfg bootorder */
+} Drive;
+
+static void drive_free(Drive *d)
+{
+    g_free(d->file);
+    g_free(d->format);
+    g_free(d->of_path);
+    g_free(d);
+}
+
+static bool parse_bool_value(const char *v, bool *out)
+{
+    static const char *const yes[] = {"on", "true", "yes", "1"};
+    static const char *const no[] = {"off", "false", "no", "0"};
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(yes); i++) {
+        if (g_ascii_strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (g_ascii_strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+static Drive *parse_drive(const char *spec, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+    g_autofree char *iface = NULL, *media = NULL;
+    Drive *d = g_new0(Drive, 1);
+
+    for (unsigned i = 0; parts[i] != NULL; i++) {
+        char *eq = strchr(parts[i], '=');
+        if (eq == NULL) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--drive %s: \"%s\" is not KEY=VALUE", spec, parts[i]);
+            goto fail;
+        }
+        *eq = '\0';
+        const char *k = parts[i], *v = eq + 1;
+        char **slot = strcmp(k, "file") == 0     ? &d->file
+                      : strcmp(k, "if") == 0     ? &iface
+                      : strcmp(k, "media") == 0  ? &media
+                      : strcmp(k, "format") == 0 ? &d->format
+                                                 : NULL;
+        if (slot != NULL) {
+            g_free(*slot);
+            *slot = g_strdup(v);
+        } else if (strcmp(k, "readonly") == 0) {
+            if (!parse_bool_value(v, &d->readonly)) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--drive %s: readonly must be on or off, not \"%s\"", spec, v);
+                goto fail;
+            }
+        } else {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--drive %s: unknown key \"%s\" (file, if, media, format, readonly)", spec,
+                        k);
+            goto fail;
+        }
+    }
+    if (d->file == NULL || d->file[0] == '\0') {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--drive %s: file=PATH is missing", spec);
+        goto fail;
+    }
+    if (media == NULL || strcmp(media, "disk") == 0) {
+        d->cdrom = false;
+    } else if (strcmp(media, "cdrom") == 0) {
+        d->cdrom = true;
+    } else {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--drive %s: media must be disk or cdrom, not \"%s\"", spec, media);
+        goto fail;
+    }
+    if (iface == NULL) {
+        d->iface = d->cdrom ? DRIVE_IF_IDE : DRIVE_IF_VIRTIO;
+    } else if (strcmp(iface, "virtio") == 0) {
+        d->iface = DRIVE_IF_VIRTIO;
+    } else if (strcmp(iface, "ide") == 0) {
+        d->iface = DRIVE_IF_IDE;
+    } else if (strcmp(iface, "ahci") == 0 || strcmp(iface, "sata") == 0) {
+        d->iface = DRIVE_IF_AHCI;
+    } else {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--drive %s: if must be virtio, ide or ahci, not \"%s\"", spec, iface);
+        goto fail;
+    }
+    if (d->cdrom && d->iface == DRIVE_IF_VIRTIO) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--drive %s: virtio-blk has no CD-ROM media; use if=ide or if=ahci", spec);
+        goto fail;
+    }
+    if (d->format != NULL && strcmp(d->format, "auto") != 0 && strcmp(d->format, "raw") != 0 &&
+        strcmp(d->format, "vdi") != 0) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--drive %s: format must be auto, raw or vdi, not \"%s\"", spec, d->format);
+        goto fail;
+    }
+    /* Say which file is missing here rather than leave it to a device's realize. */
+    if (access(d->file, d->cdrom || d->readonly ? R_OK : R_OK | W_OK) != 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "--drive: cannot use %s%s: %s", d->file,
+                    d->cdrom || d->readonly ? "" : " for reading and writing", g_strerror(errno));
+        goto fail;
+    }
+    return d;
+
+fail:
+    drive_free(d);
+    return NULL;
+}
+
+/* Puts every drive on its controller, fills Attach/ and the drives' boot paths. */
+static bool add_drives(VmmCfgNode *cfg, GPtrArray *drives, GError **error)
+{
+    static const char *const ide_units[IDE_MAX_UNITS] = {"pm", "ps", "sm", "ss"};
+    unsigned n_ide = 0, n_ahci = 0, next_slot = VIRTIO_FIRST_SLOT;
+    VmmCfgNode *ide = NULL, *ahci = NULL;
+
+    for (unsigned i = 0; i < drives->len; i++) {
+        Drive *d = g_ptr_array_index(drives, i);
+        VmmCfgNode *props;
+        g_autofree char *prefix = NULL;
+
+        switch (d->iface) {
+        case DRIVE_IF_IDE:
+            if (n_ide == IDE_MAX_UNITS) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--drive %s: the IDE controller has only %u units", d->file,
+                            IDE_MAX_UNITS);
+                return false;
+            }
+            if (ide == NULL) {
+                if (vmm_cfg_get_child(cfg, "Attach/drive-ide") != NULL) {
+                    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                "device id drive-ide is taken");
+                    return false;
+                }
+                VmmCfgNode *node = vmm_cfg_ensure_child(cfg, "Attach/drive-ide");
+                vmm_cfg_set_string(node, "Type", "piix3-ide");
+                ide = vmm_cfg_ensure_child(node, "Config");
+                vmm_cfg_set_int(ide, "addr", IDE_DEVFN);
+            }
+            d->unit = n_ide++;
+            props = ide;
+            prefix = g_strdup_printf("%s_", ide_units[d->unit]);
+            d->of_path = g_strdup_printf("/pci@i0cf8/ide@%x,%x/drive@%u/disk@%u", IDE_DEVFN >> 3,
+                                         IDE_DEVFN & 7, d->unit / 2, d->unit % 2);
+            break;
+        case DRIVE_IF_AHCI:
+            if (n_ahci == AHCI_MAX_PORTS) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--drive %s: the AHCI controller has only %u ports", d->file,
+                            AHCI_MAX_PORTS);
+                return false;
+            }
+            if (ahci == NULL) {
+                if (vmm_cfg_get_child(cfg, "Attach/drive-ahci") != NULL) {
+                    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                "device id drive-ahci is taken");
+                    return false;
+                }
+                VmmCfgNode *node = vmm_cfg_ensure_child(cfg, "Attach/drive-ahci");
+                vmm_cfg_set_string(node, "Type", "ahci");
+                ahci = vmm_cfg_ensure_child(node, "Config");
+                vmm_cfg_set_int(ahci, "addr", AHCI_SLOT << 3);
+            }
+            d->unit = n_ahci++;
+            props = ahci;
+            prefix = g_strdup_printf("port%u_", d->unit);
+            d->of_path =
+                g_strdup_printf("/pci@i0cf8/pci8086,2922@%x/drive@%u/disk@0", AHCI_SLOT, d->unit);
+            break;
+        case DRIVE_IF_VIRTIO:
+        default: {
+            if (next_slot == AHCI_SLOT) {
+                next_slot++;
+            }
+            if (next_slot > 31) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--drive %s: no free PCI slot left for virtio-blk", d->file);
+                return false;
+            }
+            d->unit = next_slot++;
+            g_autofree char *path = g_strdup_printf("Attach/drive-virtio%u", d->unit);
+            if (vmm_cfg_get_child(cfg, path) != NULL) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "device id %s is taken", path + strlen("Attach/"));
+                return false;
+            }
+            VmmCfgNode *node = vmm_cfg_ensure_child(cfg, path);
+            vmm_cfg_set_string(node, "Type", "virtio-blk");
+            props = vmm_cfg_ensure_child(node, "Config");
+            vmm_cfg_set_int(props, "addr", d->unit << 3);
+            prefix = g_strdup("");
+            d->of_path = g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", d->unit);
+            break;
+        }
+        }
+
+        g_autofree char *k_file = g_strconcat(prefix, "file", NULL);
+        g_autofree char *k_media = g_strconcat(prefix, "media", NULL);
+        g_autofree char *k_format = g_strconcat(prefix, "format", NULL);
+        g_autofree char *k_ro = g_strconcat(prefix, "readonly", NULL);
+        vmm_cfg_set_string(props, k_file, d->file);
+        if (d->iface != DRIVE_IF_VIRTIO) {
+            vmm_cfg_set_string(props, k_media, d->cdrom ? "cdrom" : "disk");
+        }
+        if (d->format != NULL) {
+            vmm_cfg_set_string(props, k_format, d->format);
+        }
+        if (d->readonly) {
+            vmm_cfg_set_int(props, k_ro, 1);
+        }
+    }
+    return true;
+}
+
+/* --boot ORDER: fw_cfg bootorder lines for the drives named, first to boot first. */
+static bool add_boot_order(VmmCfgNode *cfg, const char *order, GPtrArray *drives, GError **error)
+{
+    g_auto(GStrv) items = g_strsplit(order, ",", -1);
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autofree bool *listed = g_new0(bool, drives->len + 1);
+
+    for (unsigned i = 0; items[i] != NULL; i++) {
+        const char *item = g_strstrip(items[i]);
+        guint64 index;
+        bool any = false;
+
+        for (unsigned j = 0; j < drives->len; j++) {
+            Drive *d = g_ptr_array_index(drives, j);
+            bool match;
+            if (strcmp(item, "cdrom") == 0) {
+                match = d->cdrom;
+            } else if (strcmp(item, "disk") == 0) {
+                match = !d->cdrom;
+            } else if (g_ascii_string_to_unsigned(item, 10, 0, G_MAXUINT, &index, NULL)) {
+                match = index == j;
+            } else {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--boot: \"%s\" is not cdrom, disk or a drive number", item);
+                return false;
+            }
+            if (match) {
+                any = true;
+                if (!listed[j]) {
+                    listed[j] = true;
+                    g_string_append_printf(out, "%s%s", out->len ? "\n" : "", d->of_path);
+                }
+            }
+        }
+        if (!any) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--boot: no --drive matches \"%s\" (%u drive(s) given)", item,
+                        drives->len);
+            return false;
+        }
+    }
+    vmm_cfg_set_string(cfg, "BootOrder", out->str);
+    return true;
+}
+
 static VmmCfgNode *build_config(GError **error)
 {
     VmmCfgNode *cfg = vmm_cfg_new();
@@ -236,6 +540,20 @@ static VmmCfgNode *build_config(GError **error)
             vmm_cfg_free(cfg);
             return NULL;
         }
+    }
+    g_autoptr(GPtrArray) drives = g_ptr_array_new_with_free_func((GDestroyNotify)drive_free);
+    for (unsigned i = 0; runner.drives && runner.drives[i]; i++) {
+        Drive *d = parse_drive(runner.drives[i], error);
+        if (d == NULL) {
+            vmm_cfg_free(cfg);
+            return NULL;
+        }
+        g_ptr_array_add(drives, d);
+    }
+    if (!add_drives(cfg, drives, error) ||
+        (runner.boot != NULL && !add_boot_order(cfg, runner.boot, drives, error))) {
+        vmm_cfg_free(cfg);
+        return NULL;
     }
     return cfg;
 }
@@ -306,6 +624,16 @@ int main(int argc, char **argv)
                                  "Starts an i440FX PC with the given firmware (SeaBIOS by "
                                  "default) under KVM.\nExit status: 0 when the guest powers "
                                  "off, 1 when the VM had to be stopped, 2 on usage errors.");
+    g_option_context_set_description(
+        ctx, "Drives (--drive): media=disk is the default and goes on virtio-blk, media=cdrom on "
+             "IDE.\nIDE drives share one PIIX3 IDE controller at 00:01.1 (primary master, "
+             "primary slave,\nsecondary master, secondary slave, in --drive order); AHCI drives "
+             "share one AHCI\ncontroller at 00:04.0 (ports 0-5 in order); each virtio drive is "
+             "a virtio-blk device\nin PCI slot 3, 5, 6 ... A CD-ROM is always read-only.\n\n"
+             "Boot order (--boot): the drives named boot first, in that order, then the "
+             "firmware's\nown order; e.g. --boot cdrom,disk or --boot 1,0.\n\n"
+             "Example: boxwood-vm --drive file=disk.vdi --drive file=install.iso,media=cdrom "
+             "--boot cdrom,disk\n");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         fprintf(stderr, "boxwood-vm: %s\nTry boxwood-vm --help.\n", error->message);

@@ -315,7 +315,17 @@ bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
     fw_cfg_add_i16(fwc, FW_CFG_BOOT_MENU, vmm_cfg_int_or(cfg, "BootMenu", 0) ? 1 : 0);
     fw_cfg_add_i32(fwc, FW_CFG_IRQ0_OVERRIDE, 1);
     fw_cfg_add_file(fwc, "etc/e820", e820, 20 * n_e820);
-    fw_cfg_add_file(fwc, "bootorder", "", 0);
+    /*
+     * SeaBIOS reads "bootorder" as OpenFirmware device paths, one a line; the paths
+     * listed go first, in order, then the firmware's own order. The file is NUL-terminated
+     * like QEMU's, and empty (no preference) when BootOrder is unset.
+     */
+    const char *boot_order = vmm_cfg_string_or(cfg, "BootOrder", "");
+    if (boot_order[0] != '\0') {
+        fw_cfg_add_file(fwc, "bootorder", boot_order, strlen(boot_order) + 1);
+    } else {
+        fw_cfg_add_file(fwc, "bootorder", "", 0);
+    }
     if (nographic) {
         uint16_t port = GUINT16_TO_LE(0x3f8);
         fw_cfg_add_file(fwc, "etc/sercon-port", &port, sizeof(port));

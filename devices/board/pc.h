@@ -9,6 +9,14 @@
  *   Devices/<id>/...           properties of device <id> (serial0, serial1, debugcon, ...)
  *   Attach/<id>/Type           extra devices (storage, network ...) created after the
  *   Attach/<id>/Config/...     platform, in order, with these properties
+ *   BootOrder                  fw_cfg "bootorder": OpenFirmware device paths separated by
+ *                              newlines, first to boot first (unset: the firmware's order).
+ *                              The paths QEMU gives the same devices, which SeaBIOS matches:
+ *                                /pci@i0cf8/ide@1,1/drive@C/disk@U   PIIX3 IDE channel C unit U
+ *                                /pci@i0cf8/pci8086,2922@S/drive@P/disk@0   AHCI in slot S, port P
+ *                                /pci@i0cf8/scsi@S/disk@0,0          virtio-blk in slot S
+ *                              (a function other than 0 is written "@S,F"); the runner's --boot
+ *                              builds them.
  */
 #pragma once
 

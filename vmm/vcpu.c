@@ -13,6 +13,7 @@
 #include "log.h"
 #include "machine.h"
 #include "vcpu.h"
+#include "x86/pvm-syscall.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -114,6 +115,9 @@ VmmVcpu *vmm_vcpu_new(VmmMachine *m, unsigned index, GError **error)
         vmm_vcpu_free(vcpu);
         return NULL;
     }
+    if (vmm_kvm_is_pvm(m->kvm)) {
+        vcpu->pvm_syscall = g_new0(VmmPvmSyscall, 1);
+    }
     /* Remember the power-on state KVM gave us; resets go back to it. */
     ioctl(vcpu->fd, KVM_GET_REGS, &vcpu->reset_regs);
     ioctl(vcpu->fd, KVM_GET_SREGS, &vcpu->reset_sregs);
@@ -127,6 +131,14 @@ void vmm_vcpu_free(VmmVcpu *vcpu)
 {
     if (vcpu == NULL) {
         return;
+    }
+    if (vcpu->pvm_syscall != NULL) {
+        if (vcpu->pvm_syscall->fixups || vcpu->pvm_syscall->passes) {
+            g_message("vCPU %u: kvm_pvm SYSCALL fix-ups %" G_GUINT64_FORMAT
+                      ", page faults passed through %" G_GUINT64_FORMAT,
+                      vcpu->index, vcpu->pvm_syscall->fixups, vcpu->pvm_syscall->passes);
+        }
+        g_free(vcpu->pvm_syscall);
     }
     if (vcpu->run != NULL && vcpu->run != MAP_FAILED) {
         munmap(vcpu->run, (size_t)vmm_kvm_vcpu_mmap_size(vcpu->m->kvm));
@@ -158,6 +170,9 @@ void vmm_vcpu_reset(VmmVcpu *vcpu)
         ioctl(vcpu->fd, KVM_SET_LAPIC, &vcpu->reset_lapic);
     }
     ioctl(vcpu->fd, KVM_SET_MP_STATE, &vcpu->reset_mp);
+    if (vcpu->pvm_syscall != NULL) {
+        vmm_pvm_syscall_reset(vcpu, vcpu->pvm_syscall);
+    }
     vcpu->run->immediate_exit = 0;
 }
 
@@ -351,6 +366,14 @@ static void *vcpu_thread(void *opaque)
             vcpu_stop_on_error(vcpu, d->str);
             break;
         }
+        case KVM_EXIT_DEBUG:
+            if (vcpu->pvm_syscall != NULL &&
+                vmm_pvm_syscall_debug_exit(vcpu, vcpu->pvm_syscall)) {
+                break;
+            }
+            vcpu->stats.other++;
+            vcpu_stop_on_error(vcpu, "unexpected debug exit");
+            break;
         case KVM_EXIT_FAIL_ENTRY: {
             g_autofree char *d = g_strdup_printf(
                 "vCPU %u: KVM could not enter the guest (hardware reason 0x%llx)", vcpu->index,
@@ -364,6 +387,9 @@ static void *vcpu_thread(void *opaque)
             vcpu_stop_on_error(vcpu, d);
             break;
         }
+        }
+        if (vcpu->pvm_syscall != NULL) {
+            vmm_pvm_syscall_poll(vcpu, vcpu->pvm_syscall);
         }
         if (vcpu->halted_on_error && !vcpu_park(vcpu)) {
             break;

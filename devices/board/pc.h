@@ -9,6 +9,10 @@
  *   Devices/<id>/...           properties of device <id> (serial0, serial1, debugcon, ...)
  *   Attach/<id>/Type           extra devices (storage, network ...) created after the
  *   Attach/<id>/Config/...     platform, in order, with these properties
+ *   Kernel, Initrd, Append     direct kernel boot (devices/board/linux-boot.h): no firmware
+ *                              runs; the board places kernel, ACPI tables and boot data
+ *   PvmQuirks (0/1, default 1) on kvm_pvm, add the kernel arguments that hide what the
+ *                              host cannot execute (docs/kvm-pvm.md)
  */
 #pragma once
 
@@ -23,6 +27,12 @@
 
 /* Builds the board on a machine made with vmm_machine_new() (before vCPUs exist). */
 bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error);
+
+/*
+ * After vmm_machine_create_vcpus(): for direct kernel boot, makes vCPU 0's power-on state
+ * the kernel entry state. Does nothing when the firmware boots.
+ */
+bool pc_board_setup_vcpus(VmmMachine *m, GError **error);
 
 /* Top of RAM below 4 GiB for @ram_size bytes (QEMU's pc split: ≤ 3.5 GiB low). */
 uint64_t pc_ram_below_4g(uint64_t ram_size);

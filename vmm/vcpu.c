@@ -82,6 +82,17 @@ static bool vcpu_set_cpuid(VmmVcpu *vcpu, GError **error)
     if (vmm_kvm_is_pvm(m->kvm) && (e = cpuid_find(c, 0x40000001, 0)) != NULL) {
         e->eax &= ~((1u << 7) | (1u << 9) | (1u << 11) | (1u << 13) | (1u << 16));
     }
+    /*
+     * kvm_pvm honours these bits of our table (unlike most of leaves 1/7/0xd, see
+     * docs/kvm-pvm.md), and guest kernel mode cannot execute what they announce without
+     * the slow emulation path: CMPXCHG16B and RDTSCP/RDPID.
+     */
+    if (vmm_kvm_is_pvm(m->kvm) && (e = cpuid_find(c, 1, 0)) != NULL) {
+        e->ecx &= ~(1u << 13); /* CX16 */
+    }
+    if (vmm_kvm_is_pvm(m->kvm) && (e = cpuid_find(c, 0x80000001, 0)) != NULL) {
+        e->edx &= ~(1u << 27); /* RDTSCP */
+    }
     if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "vCPU %u: KVM_SET_CPUID2: %s",
                     vcpu->index, g_strerror(errno));
@@ -356,6 +367,7 @@ static void *vcpu_thread(void *opaque)
         case KVM_EXIT_INTERNAL_ERROR: {
             g_autoptr(GString) d = g_string_new(NULL);
             vcpu->stats.emulation_failures++;
+
             if (vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
                 vcpu_describe_emulation_failure(vcpu, d);
             } else {

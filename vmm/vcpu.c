@@ -13,7 +13,9 @@
 #include "log.h"
 #include "machine.h"
 #include "vcpu.h"
+#include "x86/emulate.h"
 #include "x86/pvm-syscall.h"
+#include "x86/x87.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -276,6 +278,158 @@ static void vcpu_describe_emulation_failure(VmmVcpu *vcpu, GString *out)
     }
 }
 
+/* ---- instruction-emulation fallback (vmm/x86/emulate.c) ---------------------------------- */
+
+static int emul_read_phys(void *opaque, uint64_t gpa, void *buf, size_t len)
+{
+    VmmVcpu *vcpu = opaque;
+    return vmm_guest_read(vcpu->m->mem, gpa, buf, len);
+}
+
+static int emul_write_phys(void *opaque, uint64_t gpa, const void *buf, size_t len)
+{
+    VmmVcpu *vcpu = opaque;
+    return vmm_guest_write(vcpu->m->mem, gpa, buf, len);
+}
+
+static void *emul_map_phys(void *opaque, uint64_t gpa, size_t len, bool write)
+{
+    VmmVcpu *vcpu = opaque;
+    return vmm_guest_map(vcpu->m->mem, gpa, len, write);
+}
+
+static int emul_read_msr(void *opaque, uint32_t index, uint64_t *value)
+{
+    VmmVcpu *vcpu = opaque;
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e;
+    } msrs = {.hdr.nmsrs = 1, .e.index = index};
+    if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1) {
+        return -EIO;
+    }
+    *value = msrs.e.data;
+    return 0;
+}
+
+static void emul_ferr(void *opaque)
+{
+    VmmVcpu *vcpu = opaque;
+    vmm_irq_pulse(vcpu->m, 13);
+}
+
+static const VmmX86EmulOps emul_ops = {
+    .read_phys = emul_read_phys,
+    .write_phys = emul_write_phys,
+    .map_phys = emul_map_phys,
+    .read_msr = emul_read_msr,
+    .ferr = emul_ferr,
+};
+
+static void fpu_to_fx(const struct kvm_fpu *f, uint8_t *fx)
+{
+    uint32_t ip = (uint32_t)f->last_ip, dp = (uint32_t)f->last_dp, mask = 0xffff;
+    memset(fx, 0, VMM_X87_FXSAVE_SIZE);
+    memcpy(fx + VMM_X87_FX_FCW, &f->fcw, 2);
+    memcpy(fx + VMM_X87_FX_FSW, &f->fsw, 2);
+    fx[VMM_X87_FX_FTW] = f->ftwx;
+    memcpy(fx + VMM_X87_FX_FOP, &f->last_opcode, 2);
+    memcpy(fx + VMM_X87_FX_FIP, &ip, 4);
+    memcpy(fx + VMM_X87_FX_FDP, &dp, 4);
+    memcpy(fx + VMM_X87_FX_MXCSR, &f->mxcsr, 4);
+    memcpy(fx + VMM_X87_FX_MXCSR_MASK, &mask, 4);
+    memcpy(fx + VMM_X87_FX_ST0, f->fpr, sizeof(f->fpr));
+    memcpy(fx + VMM_X87_FX_XMM0, f->xmm, sizeof(f->xmm));
+}
+
+static void fx_to_fpu(const uint8_t *fx, struct kvm_fpu *f)
+{
+    uint32_t ip, dp;
+    memcpy(&f->fcw, fx + VMM_X87_FX_FCW, 2);
+    memcpy(&f->fsw, fx + VMM_X87_FX_FSW, 2);
+    f->ftwx = fx[VMM_X87_FX_FTW];
+    memcpy(&f->last_opcode, fx + VMM_X87_FX_FOP, 2);
+    memcpy(&ip, fx + VMM_X87_FX_FIP, 4);
+    memcpy(&dp, fx + VMM_X87_FX_FDP, 4);
+    f->last_ip = ip;
+    f->last_dp = dp;
+    memcpy(&f->mxcsr, fx + VMM_X87_FX_MXCSR, 4);
+    memcpy(f->fpr, fx + VMM_X87_FX_ST0, sizeof(f->fpr));
+    memcpy(f->xmm, fx + VMM_X87_FX_XMM0, sizeof(f->xmm));
+}
+
+/*
+ * Emulates the instruction KVM could not execute. True when the guest can continue
+ * (the instruction ran, or the right exception is queued); false when the vCPU state is
+ * unavailable and the VM must stop.
+ */
+static bool vcpu_emulate(VmmVcpu *vcpu)
+{
+    struct kvm_run *run = vcpu->run;
+    g_autofree VmmX86Cpu *cpu = g_new0(VmmX86Cpu, 1);
+    struct kvm_fpu fpu;
+    struct kvm_xcrs xcrs = {0};
+
+    cpu->ops = &emul_ops;
+    cpu->opaque = vcpu;
+    if (ioctl(vcpu->fd, KVM_GET_REGS, &cpu->regs) < 0 ||
+        ioctl(vcpu->fd, KVM_GET_SREGS, &cpu->sregs) < 0 ||
+        ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0) {
+        return false;
+    }
+    fpu_to_fx(&fpu, cpu->fx);
+    cpu->fpu_valid = true;
+    cpu->xcr0 = 1;
+    if (ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs) == 0) {
+        for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++) {
+            if (xcrs.xcrs[i].xcr == 0) {
+                cpu->xcr0 = xcrs.xcrs[i].value;
+            }
+        }
+    }
+    if (run->emulation_failure.ndata >= 3 &&
+        (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+        cpu->insn_len = MIN(run->emulation_failure.insn_size, (uint8_t)sizeof(cpu->insn));
+        memcpy(cpu->insn, run->emulation_failure.insn_bytes, cpu->insn_len);
+    }
+
+    vmm_x86_emulate(cpu);
+
+    if (cpu->fpu_dirty) {
+        fx_to_fpu(cpu->fx, &fpu);
+        if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0) {
+            return false;
+        }
+    }
+    if (cpu->sregs_dirty && ioctl(vcpu->fd, KVM_SET_SREGS, &cpu->sregs) < 0) {
+        return false;
+    }
+    if (cpu->regs_dirty && ioctl(vcpu->fd, KVM_SET_REGS, &cpu->regs) < 0) {
+        return false;
+    }
+    if (cpu->event.kind != VMM_X86_EVENT_NONE) {
+        struct kvm_vcpu_events ev;
+        if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+            return false;
+        }
+        if (cpu->event.kind == VMM_X86_EVENT_EXCEPTION) {
+            ev.exception.injected = 1;
+            ev.exception.nr = cpu->event.vector;
+            ev.exception.has_error_code = cpu->event.has_error;
+            ev.exception.error_code = cpu->event.error;
+        } else {
+            ev.interrupt.injected = 1;
+            ev.interrupt.nr = cpu->event.vector;
+            ev.interrupt.soft = 0;
+        }
+        ev.flags = 0;
+        if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Parks the calling vCPU while a pause is requested (or it stopped on an error). */
 static bool vcpu_park(VmmVcpu *vcpu)
 {
@@ -367,7 +521,10 @@ static void *vcpu_thread(void *opaque)
         case KVM_EXIT_INTERNAL_ERROR: {
             g_autoptr(GString) d = g_string_new(NULL);
             vcpu->stats.emulation_failures++;
-
+            if (vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+                vcpu_emulate(vcpu)) {
+                break;
+            }
             if (vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
                 vcpu_describe_emulation_failure(vcpu, d);
             } else {
@@ -444,5 +601,9 @@ void vmm_vcpu_join(VmmVcpu *vcpu)
     if (vcpu->thread_started) {
         pthread_join(vcpu->thread, NULL);
         vcpu->thread_started = false;
+        if (vcpu->index == 0 && vmm_x86_emul_total() > 0) {
+            g_autofree char *st = vmm_x86_emul_stats_format();
+            g_message("instruction emulation counts: %s", st);
+        }
     }
 }

@@ -236,7 +236,8 @@ static bool detect(LinuxBoot *lb, GError **error)
             return boot_error(error,
                               "bzImage with boot protocol %u.%02u%s: only kernels with the 64-bit "
                               "entry (protocol 2.12 or later, XLF_KERNEL_64) boot without "
-                              "firmware",
+                              "firmware; the others boot through the firmware (SeaBIOS with "
+                              "the fwcfg-linuxboot option ROM)",
                               lb->version >> 8, lb->version & 0xff,
                               lb->version >= 0x20c ? " and no 64-bit entry" : "");
         }
@@ -829,6 +830,77 @@ bool linux_boot_load(LinuxBoot *lb, VmmGuestMem *mem, uint64_t ram_size, uint64_
         return load_multiboot(lb, mem, ram_top, error);
     }
     return boot_error(error, "unknown boot protocol");
+}
+
+/* ---- real-mode boot through firmware ------------------------------------------------------ */
+
+#define HDR_HEAP_END_PTR 0x224
+#define CAN_USE_HEAP 0x80
+
+bool linux_boot_is_realmode_only(const uint8_t *d, size_t len)
+{
+    return len >= 0x264 && rd16(d + HDR_BOOT_FLAG) == 0xaa55 &&
+           memcmp(d + HDR_MAGIC, "HdrS", 4) == 0 &&
+           (rd16(d + HDR_VERSION) < 0x20c || !(rd16(d + HDR_XLOADFLAGS) & XLF_KERNEL_64));
+}
+
+bool linux_boot_realmode_prepare(const uint8_t *d, size_t len, size_t initrd_len,
+                                 const char *cmdline, uint64_t below_4g, LinuxRealModeBoot *out,
+                                 GError **error)
+{
+    memset(out, 0, sizeof(*out));
+    if (!linux_boot_is_realmode_only(d, len)) {
+        return boot_error(error, "not a real-mode bzImage");
+    }
+    uint16_t version = rd16(d + HDR_VERSION);
+    unsigned sects = d[HDR_SETUP_SECTS] ? d[HDR_SETUP_SECTS] : 4;
+    size_t setup_len = (sects + 1) * 512;
+    if (version < 0x202 || !(d[HDR_LOADFLAGS] & LOADED_HIGH)) {
+        return boot_error(error, "only bzImages (boot protocol 2.02 or later, loaded high) can "
+                                 "be booted through the firmware");
+    }
+    /* The setup code, its heap and stack share the 64 KiB segment below the command line. */
+    if (setup_len >= len || setup_len > LINUX_REALMODE_CMDLINE - LINUX_REALMODE_SETUP - 0x1000) {
+        return boot_error(error, "bzImage setup part is truncated or too large");
+    }
+    size_t cmdline_max = version >= 0x206 ? rd32(d + HDR_CMDLINE_SIZE) : 255;
+    if (strlen(cmdline) > cmdline_max || strlen(cmdline) >= LINUX_BOOT_CMDLINE_MAX) {
+        return boot_error(error, "the command line is longer than the kernel's limit (%zu)",
+                          cmdline_max);
+    }
+    out->setup = g_memdup2(d, setup_len);
+    out->setup_len = setup_len;
+    out->kernel = d + setup_len;
+    out->kernel_len = len - setup_len;
+    out->setup_addr = LINUX_REALMODE_SETUP;
+    out->kernel_addr = (uint32_t)MIB;
+    out->cmdline_addr = LINUX_REALMODE_CMDLINE;
+    uint8_t *h = out->setup;
+    h[HDR_TYPE_OF_LOADER] = 0xff;
+    h[HDR_LOADFLAGS] |= CAN_USE_HEAP;
+    wr16(h + HDR_HEAP_END_PTR, (uint16_t)(LINUX_REALMODE_CMDLINE - LINUX_REALMODE_SETUP - 0x200));
+    wr32(h + HDR_CMD_LINE_PTR, LINUX_REALMODE_CMDLINE);
+    if (initrd_len > 0) {
+        /* Stay clear of the firmware's tables at the top of RAM. */
+        uint64_t max = version >= 0x203 ? rd32(d + HDR_INITRD_ADDR_MAX) : 0x37ffffff;
+        uint64_t limit = MIN(max + 1, below_4g > 32 * MIB ? below_4g - 16 * MIB : 0);
+        uint64_t addr;
+        if (!place_top(MIB + out->kernel_len + 16 * MIB, limit, initrd_len, &addr)) {
+            linux_realmode_boot_clear(out);
+            return boot_error(error, "the initrd (%zu bytes) does not fit below 0x%llx",
+                              initrd_len, (unsigned long long)limit);
+        }
+        out->initrd_addr = (uint32_t)addr;
+        wr32(h + HDR_RAMDISK_IMAGE, out->initrd_addr);
+        wr32(h + HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
+    }
+    return true;
+}
+
+void linux_realmode_boot_clear(LinuxRealModeBoot *b)
+{
+    g_free(b->setup);
+    memset(b, 0, sizeof(*b));
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)

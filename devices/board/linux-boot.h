@@ -142,6 +142,37 @@ bool linux_boot_place_acpi(const AcpiBlobs *acpi, VmmGuestMem *mem, uint64_t hig
 bool linux_boot_load(LinuxBoot *lb, VmmGuestMem *mem, uint64_t ram_size, uint64_t below_4g,
                      const AcpiBlobs *acpi, GError **error);
 
+/*
+ * Boot through firmware instead (the QEMU-compatible fw_cfg kernel keys; SeaBIOS needs an
+ * option ROM that copies the blobs and enters the real-mode setup code, see
+ * tests/guests/payloads/fwcfg-linuxboot.asm). For bzImages without the 64-bit entry, such
+ * as iPXE's ipxe.lkrn, which rely on BIOS services.
+ */
+typedef struct {
+    uint8_t *setup;       /* Owned: real-mode setup sectors with the header filled in */
+    size_t setup_len;
+    const uint8_t *kernel; /* Borrowed from the image: the protected-mode part */
+    size_t kernel_len;
+    uint32_t setup_addr;  /* 0x10000 */
+    uint32_t kernel_addr; /* 0x100000 */
+    uint32_t cmdline_addr;
+    uint32_t initrd_addr; /* 0 without an initrd */
+} LinuxRealModeBoot;
+
+#define LINUX_REALMODE_SETUP 0x10000u
+#define LINUX_REALMODE_CMDLINE 0x20000u
+
+/* True for a bzImage that only has the real-mode (BIOS) entry. */
+bool linux_boot_is_realmode_only(const uint8_t *kernel, size_t len);
+/*
+ * Prepares the blobs for @kernel (borrowed; must outlive @out) with an initrd of
+ * @initrd_len bytes (0: none) placed below min(initrd_addr_max, @below_4g - 16 MiB).
+ */
+bool linux_boot_realmode_prepare(const uint8_t *kernel, size_t len, size_t initrd_len,
+                                 const char *cmdline, uint64_t below_4g, LinuxRealModeBoot *out,
+                                 GError **error);
+void linux_realmode_boot_clear(LinuxRealModeBoot *b);
+
 /* The KVM register state for @cpu on top of a vCPU's power-on state in @regs/@sregs. */
 void linux_boot_cpu_to_kvm(const LinuxBootCpu *cpu, struct kvm_regs *regs,
                            struct kvm_sregs *sregs);

@@ -293,6 +293,45 @@ static void direct_boot_reset(void *opaque)
     }
 }
 
+/*
+ * Kernels that need BIOS services (real-mode-only bzImages such as iPXE's ipxe.lkrn) go to
+ * the firmware through the fw_cfg kernel keys; an option ROM loads and starts them.
+ */
+static bool firmware_kernel_setup(FwCfgState *fwc, const char *kernel, const char *initrd,
+                                  const char *append, uint64_t ram_size, GError **error)
+{
+    g_autofree char *k = NULL, *i = NULL;
+    gsize klen = 0, ilen = 0;
+    LinuxRealModeBoot b;
+
+    if (!g_file_get_contents(kernel, &k, &klen, error) ||
+        (initrd != NULL && !g_file_get_contents(initrd, &i, &ilen, error))) {
+        return false;
+    }
+    if (!linux_boot_realmode_prepare((uint8_t *)k, klen, ilen, append, pc_ram_below_4g(ram_size),
+                                     &b, error)) {
+        g_prefix_error(error, "%s: ", kernel);
+        return false;
+    }
+    fw_cfg_add_i32(fwc, FW_CFG_SETUP_ADDR, b.setup_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_SETUP_SIZE, (uint32_t)b.setup_len);
+    fw_cfg_add_bytes(fwc, FW_CFG_SETUP_DATA, b.setup, b.setup_len);
+    fw_cfg_add_i32(fwc, FW_CFG_KERNEL_ADDR, b.kernel_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_KERNEL_SIZE, (uint32_t)b.kernel_len);
+    fw_cfg_add_bytes(fwc, FW_CFG_KERNEL_DATA, b.kernel, b.kernel_len);
+    fw_cfg_add_i32(fwc, FW_CFG_INITRD_ADDR, b.initrd_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_INITRD_SIZE, (uint32_t)ilen);
+    if (ilen > 0) {
+        fw_cfg_add_bytes(fwc, FW_CFG_INITRD_DATA, i, ilen);
+    }
+    fw_cfg_add_i32(fwc, FW_CFG_CMDLINE_ADDR, b.cmdline_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_CMDLINE_SIZE, (uint32_t)strlen(append) + 1);
+    fw_cfg_add_bytes(fwc, FW_CFG_CMDLINE_DATA, append, strlen(append) + 1);
+    g_info("kernel %s handed to the firmware through fw_cfg (real-mode entry only)", kernel);
+    linux_realmode_boot_clear(&b);
+    return true;
+}
+
 static bool direct_boot_setup(VmmMachine *m, VmmCfgNode *cfg, PcFirmware *fw,
                               const AcpiPcConfig *acpi, GError **error)
 {
@@ -439,9 +478,21 @@ bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
         return false;
     }
     fw->ram_size = ram_size;
-    if (vmm_cfg_string_or(cfg, "Kernel", NULL) != NULL &&
-        !direct_boot_setup(m, cfg, fw, &acpi, error)) {
-        return false;
+    const char *kernel = vmm_cfg_string_or(cfg, "Kernel", NULL);
+    if (kernel != NULL) {
+        g_autofree char *head = NULL;
+        gsize head_len = 0;
+        if (!g_file_get_contents(kernel, &head, &head_len, error)) {
+            g_prefix_error(error, "cannot read the kernel: ");
+            return false;
+        }
+        if (linux_boot_is_realmode_only((uint8_t *)head, head_len)) {
+            return firmware_kernel_setup(fwc, kernel, vmm_cfg_string_or(cfg, "Initrd", NULL),
+                                         vmm_cfg_string_or(cfg, "Append", ""), ram_size, error);
+        }
+        if (!direct_boot_setup(m, cfg, fw, &acpi, error)) {
+            return false;
+        }
     }
     return true;
 }

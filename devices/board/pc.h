@@ -10,7 +10,10 @@
  *   Attach/<id>/Type           extra devices (storage, network ...) created after the
  *   Attach/<id>/Config/...     platform, in order, with these properties
  *   Kernel, Initrd, Append     direct kernel boot (devices/board/linux-boot.h): no firmware
- *                              runs; the board places kernel, ACPI tables and boot data
+ *                              runs; the board places kernel, ACPI tables and boot data.
+ *                              Real-mode-only bzImages (iPXE's ipxe.lkrn) go to the firmware
+ *                              through the fw_cfg kernel keys instead (needs an option ROM
+ *                              that loads them, tests/guests/payloads/fwcfg-linuxboot.asm)
  *   PvmQuirks (0/1, default 1) on kvm_pvm, add the kernel arguments that hide what the
  *                              host cannot execute (docs/kvm-pvm.md)
  */

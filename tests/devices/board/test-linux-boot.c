@@ -501,6 +501,42 @@ static void test_e820_high(void)
     g_assert_cmpuint(linux_boot_build_e820(6ull << 30, 3ull << 30, e, 2), ==, 2);
 }
 
+/* Real-mode bzImage (iPXE-style, protocol 2.07): blobs for the firmware path. */
+static void test_realmode_prepare(void)
+{
+    g_autoptr(GError) err = NULL;
+    size_t klen;
+    g_autofree uint8_t *k = make_bzimage(4096, 0x207, 0x0, &klen);
+    LinuxRealModeBoot b;
+
+    g_assert_true(linux_boot_is_realmode_only(k, klen));
+    g_assert_true(linux_boot_realmode_prepare(k, klen, 1000, "script", 512 * MIB, &b, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(b.setup_len, ==, 5 * 512);
+    g_assert_true(b.kernel == k + 5 * 512);
+    g_assert_cmpuint(b.kernel_len, ==, 4096);
+    g_assert_cmpuint(b.setup_addr, ==, 0x10000);
+    g_assert_cmpuint(b.kernel_addr, ==, MIB);
+    g_assert_cmpuint(b.setup[0x210], ==, 0xff);
+    g_assert_cmpuint(b.setup[0x211] & 0x81, ==, 0x81);       /* LOADED_HIGH, CAN_USE_HEAP */
+    g_assert_cmpuint(get16(b.setup + 0x224), ==, 0xfe00);    /* heap_end_ptr */
+    g_assert_cmpuint(get32(b.setup + 0x228), ==, 0x20000);   /* cmd_line_ptr */
+    g_assert_cmpuint(get32(b.setup + 0x218), ==, b.initrd_addr);
+    g_assert_cmpuint(get32(b.setup + 0x21c), ==, 1000);
+    g_assert_cmpuint(b.initrd_addr & 0xfff, ==, 0);
+    g_assert_cmpuint(b.initrd_addr + 1000, <=, 512 * MIB - 16 * MIB);
+    /* The caller's image is left alone. */
+    g_assert_cmpuint(k[0x210], ==, 0);
+    linux_realmode_boot_clear(&b);
+
+    /* A 64-bit-capable bzImage is not for this path; nor is a pre-2.02 zImage. */
+    g_autofree uint8_t *k64 = make_bzimage(4096, 0x20f, 0x1, &klen);
+    g_assert_false(linux_boot_is_realmode_only(k64, klen));
+    g_autofree uint8_t *old = make_bzimage(4096, 0x201, 0x0, &klen);
+    g_assert_false(linux_boot_realmode_prepare(old, klen, 0, "", 512 * MIB, &b, &err));
+    g_assert_nonnull(err);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -516,5 +552,6 @@ int main(int argc, char **argv)
     g_test_add("/linux-boot/multiboot", Fixture, NULL, fixture_set_up, test_multiboot,
                fixture_tear_down);
     g_test_add_func("/linux-boot/e820-high", test_e820_high);
+    g_test_add_func("/linux-boot/realmode-prepare", test_realmode_prepare);
     return g_test_run();
 }

@@ -16,7 +16,7 @@ runner's emulation/SYSCALL fix-up counters are printed.
 
 Exit 77 (skip) without /dev/kvm, the runner, busybox-static or the kernel sources.
 Environment: BOXWOOD_VM, BOXWOOD_LINUX_TIMEOUT (seconds per boot, default 600),
-BOXWOOD_LINUX_BOOTS (comma list, default "pvh,bzimage"), BOXWOOD_KERNEL_DIR (use this
+BOXWOOD_LINUX_BOOTS (comma list: pvh, bzimage; default "pvh"), BOXWOOD_KERNEL_DIR (use this
 kernel build instead of building), BOXWOOD_KEEP_LOGS.
 """
 import os
@@ -195,7 +195,7 @@ def main():
     make_initramfs(initrd)
     log(f'initramfs: {os.path.getsize(initrd)} bytes, uncompressed newc')
     boots = {'pvh': os.path.join(kdir, 'vmlinux'), 'bzimage': os.path.join(kdir, 'bzImage')}
-    wanted = os.environ.get('BOXWOOD_LINUX_BOOTS', 'pvh,bzimage').split(',')
+    wanted = os.environ.get('BOXWOOD_LINUX_BOOTS', 'pvh').split(',')
     ok = True
     for name in wanted:
         name = name.strip()

@@ -16,6 +16,9 @@ packages=(
     acpica-tools nasm
     # guests, oracles and image tools for the tests and benchmarks
     seabios ovmf qemu-system-x86 qemu-utils xorriso mtools grub-pc-bin e2fsprogs
+    # guest kernel for the direct-boot tests (tests/guests/kernel/build-kernel.sh), its
+    # initramfs, and iPXE
+    linux-source-6.1 bc bison flex libelf-dev libssl-dev busybox-static cpio ipxe
     # desktop data validation and translations
     desktop-file-utils appstream gettext
 )

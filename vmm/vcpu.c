@@ -14,6 +14,7 @@
 #include "machine.h"
 #include "vcpu.h"
 #include "x86/emulate.h"
+#include "x86/pvm-syscall.h"
 #include "x86/x87.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -83,6 +84,17 @@ static bool vcpu_set_cpuid(VmmVcpu *vcpu, GError **error)
     if (vmm_kvm_is_pvm(m->kvm) && (e = cpuid_find(c, 0x40000001, 0)) != NULL) {
         e->eax &= ~((1u << 7) | (1u << 9) | (1u << 11) | (1u << 13) | (1u << 16));
     }
+    /*
+     * kvm_pvm honours these bits of our table (unlike most of leaves 1/7/0xd, see
+     * docs/kvm-pvm.md), and guest kernel mode cannot execute what they announce without
+     * the slow emulation path: CMPXCHG16B and RDTSCP/RDPID.
+     */
+    if (vmm_kvm_is_pvm(m->kvm) && (e = cpuid_find(c, 1, 0)) != NULL) {
+        e->ecx &= ~(1u << 13); /* CX16 */
+    }
+    if (vmm_kvm_is_pvm(m->kvm) && (e = cpuid_find(c, 0x80000001, 0)) != NULL) {
+        e->edx &= ~(1u << 27); /* RDTSCP */
+    }
     if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "vCPU %u: KVM_SET_CPUID2: %s",
                     vcpu->index, g_strerror(errno));
@@ -116,6 +128,9 @@ VmmVcpu *vmm_vcpu_new(VmmMachine *m, unsigned index, GError **error)
         vmm_vcpu_free(vcpu);
         return NULL;
     }
+    if (vmm_kvm_is_pvm(m->kvm)) {
+        vcpu->pvm_syscall = g_new0(VmmPvmSyscall, 1);
+    }
     /* Remember the power-on state KVM gave us; resets go back to it. */
     ioctl(vcpu->fd, KVM_GET_REGS, &vcpu->reset_regs);
     ioctl(vcpu->fd, KVM_GET_SREGS, &vcpu->reset_sregs);
@@ -129,6 +144,14 @@ void vmm_vcpu_free(VmmVcpu *vcpu)
 {
     if (vcpu == NULL) {
         return;
+    }
+    if (vcpu->pvm_syscall != NULL) {
+        if (vcpu->pvm_syscall->fixups || vcpu->pvm_syscall->passes) {
+            g_message("vCPU %u: kvm_pvm SYSCALL fix-ups %" G_GUINT64_FORMAT
+                      ", page faults passed through %" G_GUINT64_FORMAT,
+                      vcpu->index, vcpu->pvm_syscall->fixups, vcpu->pvm_syscall->passes);
+        }
+        g_free(vcpu->pvm_syscall);
     }
     if (vcpu->run != NULL && vcpu->run != MAP_FAILED) {
         munmap(vcpu->run, (size_t)vmm_kvm_vcpu_mmap_size(vcpu->m->kvm));
@@ -160,6 +183,9 @@ void vmm_vcpu_reset(VmmVcpu *vcpu)
         ioctl(vcpu->fd, KVM_SET_LAPIC, &vcpu->reset_lapic);
     }
     ioctl(vcpu->fd, KVM_SET_MP_STATE, &vcpu->reset_mp);
+    if (vcpu->pvm_syscall != NULL) {
+        vmm_pvm_syscall_reset(vcpu, vcpu->pvm_syscall);
+    }
     vcpu->run->immediate_exit = 0;
 }
 
@@ -530,6 +556,14 @@ static void *vcpu_thread(void *opaque)
             vcpu_stop_on_error(vcpu, d->str);
             break;
         }
+        case KVM_EXIT_DEBUG:
+            if (vcpu->pvm_syscall != NULL &&
+                vmm_pvm_syscall_debug_exit(vcpu, vcpu->pvm_syscall)) {
+                break;
+            }
+            vcpu->stats.other++;
+            vcpu_stop_on_error(vcpu, "unexpected debug exit");
+            break;
         case KVM_EXIT_FAIL_ENTRY: {
             g_autofree char *d = g_strdup_printf(
                 "vCPU %u: KVM could not enter the guest (hardware reason 0x%llx)", vcpu->index,
@@ -543,6 +577,9 @@ static void *vcpu_thread(void *opaque)
             vcpu_stop_on_error(vcpu, d);
             break;
         }
+        }
+        if (vcpu->pvm_syscall != NULL) {
+            vmm_pvm_syscall_poll(vcpu, vcpu->pvm_syscall);
         }
         if (vcpu->halted_on_error && !vcpu_park(vcpu)) {
             break;

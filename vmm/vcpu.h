@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 typedef struct VmmMachine VmmMachine;
+typedef struct VmmPvmSyscall VmmPvmSyscall;
 
 typedef struct {
     uint64_t io;
@@ -31,6 +32,7 @@ struct VmmVcpu {
     bool thread_started;
     bool halted_on_error;   /* guarded by m->lock: parked until the next reset */
     VmmVcpuStats stats;
+    VmmPvmSyscall *pvm_syscall; /* Owned; kvm_pvm only (vmm/x86/pvm-syscall.h) */
 
     /* Power-on state restored on reset. */
     struct kvm_regs reset_regs;

@@ -38,6 +38,9 @@ typedef struct {
     gboolean no_reboot;
     gboolean verbose;
     char *log_path;
+    char *kernel;
+    char *initrd;
+    char *append;
     VmmMachine *m;
     FILE *log;
 } Runner;
@@ -152,6 +155,14 @@ static const GOptionEntry entries[] = {
      NULL},
     {"no-reboot", 0, 0, G_OPTION_ARG_NONE, &runner.no_reboot,
      "Stop instead of resetting when the guest reboots", NULL},
+    {"kernel", 0, 0, G_OPTION_ARG_FILENAME, &runner.kernel,
+     "Boot this kernel directly, without firmware: a bzImage (64-bit entry), an ELF with a PVH "
+     "note (vmlinux) or a multiboot image",
+     "PATH"},
+    {"initrd", 0, 0, G_OPTION_ARG_FILENAME, &runner.initrd, "Initial ramdisk for --kernel",
+     "PATH"},
+    {"append", 0, 0, G_OPTION_ARG_STRING, &runner.append, "Kernel command line for --kernel",
+     "CMDLINE"},
     {"log", 0, 0, G_OPTION_ARG_FILENAME, &runner.log_path, "Write the VM log to PATH", "PATH"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &runner.verbose, "Log informational messages too",
      NULL},
@@ -525,6 +536,13 @@ static VmmCfgNode *build_config(GError **error)
     vmm_cfg_set_string(cfg, "Firmware", runner.bios ? runner.bios : PC_DEFAULT_FIRMWARE);
     vmm_cfg_set_int(cfg, "NoGraphic", runner.graphics ? 0 : 1);
     vmm_cfg_set_int(cfg, "BootMenu", runner.boot_menu ? 1 : 0);
+    if (runner.kernel != NULL) {
+        vmm_cfg_set_string(cfg, "Kernel", runner.kernel);
+        if (runner.initrd != NULL) {
+            vmm_cfg_set_string(cfg, "Initrd", runner.initrd);
+        }
+        vmm_cfg_set_string(cfg, "Append", runner.append ? runner.append : "");
+    }
     vmm_cfg_set_string(vmm_cfg_ensure_child(cfg, "Devices/serial0"), "backend",
                        runner.serial ? runner.serial : "stdio");
     vmm_cfg_set_string(vmm_cfg_ensure_child(cfg, "Devices/serial1"), "backend",
@@ -579,7 +597,8 @@ static int run_machine(void)
     runner.m = m;
     vmm_machine_set_events(m, runner.no_reboot ? &runner_events_no_reboot : &runner_events,
                            NULL);
-    if (!pc_board_build(m, cfg, &error) || !vmm_machine_create_vcpus(m, runner.cpus, &error)) {
+    if (!pc_board_build(m, cfg, &error) || !vmm_machine_create_vcpus(m, runner.cpus, &error) ||
+        !pc_board_setup_vcpus(m, &error)) {
         fprintf(stderr, "boxwood-vm: %s\n", error->message);
         vmm_machine_free(m);
         return 1;
@@ -641,6 +660,10 @@ int main(int argc, char **argv)
     }
     if (argc > 1) {
         fprintf(stderr, "boxwood-vm: unexpected argument %s\nTry boxwood-vm --help.\n", argv[1]);
+        return 2;
+    }
+    if ((runner.initrd != NULL || runner.append != NULL) && runner.kernel == NULL) {
+        fprintf(stderr, "boxwood-vm: --initrd and --append need --kernel\n");
         return 2;
     }
     if (runner.memory_mib <= 0 || runner.cpus <= 0) {

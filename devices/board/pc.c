@@ -7,12 +7,15 @@
 #include <gio/gio.h>
 
 #include "devices/acpi/acpi-build.h"
+#include "devices/board/linux-boot.h"
 #include "devices/board/pc.h"
 #include "devices/chipset/i440fx.h"
 #include "devices/device-list.h"
 #include "devices/firmware/fw-cfg.h"
 #include "devices/rtc/mc146818.h"
 #include "vmm/kvm.h"
+#include "vmm/pci.h"
+#include "vmm/vcpu.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -24,7 +27,21 @@ enum { E820_RAM = 1, E820_RESERVED = 2 };
 typedef struct {
     uint8_t *image;   /* Owned: mmap'd copy of the firmware file */
     size_t size;
+    /* Direct kernel boot (Kernel set in the config); NULL otherwise. */
+    LinuxBoot *linux_boot; /* Owned */
+    AcpiBlobs acpi;        /* Owned: the tables direct boot places itself */
+    VmmMachine *m;         /* Borrowed */
+    uint64_t ram_size;
 } PcFirmware;
+
+/*
+ * Kernel arguments that hide from a Linux guest the CPU features kvm_pvm cannot execute in
+ * guest kernel mode. The VMM's CPUID table cannot do it there: leaves 1, 7 and 0xd are
+ * forced to host values for CPL0 (docs/kvm-pvm.md, research/pvm-guests.md "Blockers").
+ */
+static const char pvm_linux_args[] =
+    "clearcpuid=xsave,pclmulqdq,ssse3,cx16,sse4_1,sse4_2,popcnt,aes,bmi1,bmi2,adx,clwb,sha_ni,"
+    "gfni,smap,erms,fsrm nofsgsbase";
 
 uint64_t pc_ram_below_4g(uint64_t ram_size)
 {
@@ -63,6 +80,8 @@ unsigned pc_build_e820(uint64_t ram_size, uint8_t *out, unsigned max_entries)
 static void pc_firmware_free(gpointer p)
 {
     PcFirmware *fw = p;
+    linux_boot_free(fw->linux_boot);
+    acpi_blobs_clear(&fw->acpi);
     if (fw->image != NULL) {
         munmap(fw->image, fw->size);
     }
@@ -243,6 +262,125 @@ static bool attach_extra_devices(VmmMachine *m, VmmCfgNode *cfg, GError **error)
     return true;
 }
 
+/*
+ * What firmware would have done before starting the kernel: PM I/O block at 0x600 and
+ * enabled (PIIX4 PMBA/PMREGMISC), 0xE0000-0xFFFFF as read/write RAM (i440FX PAM5/6 and
+ * the high nibble of PAM0) so the RSDP can live there; then kernel, initrd and tables.
+ */
+static bool direct_boot_load(PcFirmware *fw, GError **error)
+{
+    VmmMachine *m = fw->m;
+    const uint16_t host_bridge = 0x00, pm = (1 << 3) | 3;
+
+    if (m->pci_bus != NULL) {
+        vmm_pci_bus_config_write(m->pci_bus, pm, 0x40, 4, 0x600 | 1);
+        vmm_pci_bus_config_write(m->pci_bus, pm, 0x80, 1, 0x01);
+        vmm_pci_bus_config_write(m->pci_bus, host_bridge, 0x59, 1, 0x30);
+        vmm_pci_bus_config_write(m->pci_bus, host_bridge, 0x5e, 1, 0x33);
+        vmm_pci_bus_config_write(m->pci_bus, host_bridge, 0x5f, 1, 0x33);
+    }
+    return linux_boot_load(fw->linux_boot, m->mem, fw->ram_size, pc_ram_below_4g(fw->ram_size),
+                           &fw->acpi, error);
+}
+
+static void direct_boot_reset(void *opaque)
+{
+    g_autoptr(GError) error = NULL;
+    PcFirmware *fw = opaque;
+    if (!direct_boot_load(fw, &error)) {
+        /* It loaded at start-up; only a guest-made memory map change could break it. */
+        g_warning("direct kernel boot after reset: %s", error->message);
+    }
+}
+
+/*
+ * Kernels that need BIOS services (real-mode-only bzImages such as iPXE's ipxe.lkrn) go to
+ * the firmware through the fw_cfg kernel keys; an option ROM loads and starts them.
+ */
+static bool firmware_kernel_setup(FwCfgState *fwc, const char *kernel, const char *initrd,
+                                  const char *append, uint64_t ram_size, GError **error)
+{
+    g_autofree char *k = NULL, *i = NULL;
+    gsize klen = 0, ilen = 0;
+    LinuxRealModeBoot b;
+
+    if (!g_file_get_contents(kernel, &k, &klen, error) ||
+        (initrd != NULL && !g_file_get_contents(initrd, &i, &ilen, error))) {
+        return false;
+    }
+    if (!linux_boot_realmode_prepare((uint8_t *)k, klen, ilen, append, pc_ram_below_4g(ram_size),
+                                     &b, error)) {
+        g_prefix_error(error, "%s: ", kernel);
+        return false;
+    }
+    fw_cfg_add_i32(fwc, FW_CFG_SETUP_ADDR, b.setup_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_SETUP_SIZE, (uint32_t)b.setup_len);
+    fw_cfg_add_bytes(fwc, FW_CFG_SETUP_DATA, b.setup, b.setup_len);
+    fw_cfg_add_i32(fwc, FW_CFG_KERNEL_ADDR, b.kernel_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_KERNEL_SIZE, (uint32_t)b.kernel_len);
+    fw_cfg_add_bytes(fwc, FW_CFG_KERNEL_DATA, b.kernel, b.kernel_len);
+    fw_cfg_add_i32(fwc, FW_CFG_INITRD_ADDR, b.initrd_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_INITRD_SIZE, (uint32_t)ilen);
+    if (ilen > 0) {
+        fw_cfg_add_bytes(fwc, FW_CFG_INITRD_DATA, i, ilen);
+    }
+    fw_cfg_add_i32(fwc, FW_CFG_CMDLINE_ADDR, b.cmdline_addr);
+    fw_cfg_add_i32(fwc, FW_CFG_CMDLINE_SIZE, (uint32_t)strlen(append) + 1);
+    fw_cfg_add_bytes(fwc, FW_CFG_CMDLINE_DATA, append, strlen(append) + 1);
+    g_info("kernel %s handed to the firmware through fw_cfg (real-mode entry only)", kernel);
+    linux_realmode_boot_clear(&b);
+    return true;
+}
+
+static bool direct_boot_setup(VmmMachine *m, VmmCfgNode *cfg, PcFirmware *fw,
+                              const AcpiPcConfig *acpi, GError **error)
+{
+    const char *kernel = vmm_cfg_string_or(cfg, "Kernel", NULL);
+    const char *initrd = vmm_cfg_string_or(cfg, "Initrd", NULL);
+    const char *append = vmm_cfg_string_or(cfg, "Append", "");
+    g_autofree char *cmdline = NULL;
+
+    fw->linux_boot = linux_boot_new_from_files(kernel, initrd, NULL, error);
+    if (fw->linux_boot == NULL) {
+        return false;
+    }
+    if (fw->linux_boot->protocol != LINUX_BOOT_MULTIBOOT && m->kvm != NULL &&
+        vmm_kvm_is_pvm(m->kvm) && vmm_cfg_int_or(cfg, "PvmQuirks", 1) != 0) {
+        cmdline = g_strdup_printf("%s%s%s", append, append[0] ? " " : "", pvm_linux_args);
+        g_info("kvm_pvm: kernel arguments added: %s", pvm_linux_args);
+    } else {
+        cmdline = g_strdup(append);
+    }
+    g_free(fw->linux_boot->cmdline);
+    fw->linux_boot->cmdline = g_steal_pointer(&cmdline);
+    if (!acpi_build_pc(acpi, &fw->acpi, error)) {
+        return false;
+    }
+    fw->m = m;
+    if (!direct_boot_load(fw, error)) {
+        g_prefix_error(error, "%s: ", kernel);
+        return false;
+    }
+    g_info("direct boot (%s): kernel at 0x%" G_GINT64_MODIFIER "x, initrd at 0x%" G_GINT64_MODIFIER
+           "x, RSDP at 0x%" G_GINT64_MODIFIER "x, entry 0x%" G_GINT64_MODIFIER "x",
+           linux_boot_protocol_name(fw->linux_boot->protocol), fw->linux_boot->kernel_addr,
+           fw->linux_boot->initrd_addr, fw->linux_boot->rsdp_addr, fw->linux_boot->cpu.rip);
+    vmm_machine_add_reset_hook(m, direct_boot_reset, fw);
+    return true;
+}
+
+bool pc_board_setup_vcpus(VmmMachine *m, GError **error)
+{
+    PcFirmware *fw = m->board;
+    if (fw == NULL || fw->linux_boot == NULL || m->n_vcpus == 0) {
+        return true;
+    }
+    /* vCPU 0 starts at the kernel on every reset; the others wait for INIT/SIPI. */
+    VmmVcpu *bsp = m->vcpus[0];
+    linux_boot_cpu_to_kvm(&fw->linux_boot->cpu, &bsp->reset_regs, &bsp->reset_sregs);
+    return true;
+}
+
 bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
 {
     uint64_t ram_size = vmm_cfg_int_or(cfg, "RamSize", 512 * MIB);
@@ -348,6 +486,23 @@ bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error)
     acpi.pci_mmio32_end = 0xfebfffff;
     if (!acpi_build_pc_fw_cfg(&acpi, fwc, error)) {
         return false;
+    }
+    fw->ram_size = ram_size;
+    const char *kernel = vmm_cfg_string_or(cfg, "Kernel", NULL);
+    if (kernel != NULL) {
+        g_autofree char *head = NULL;
+        gsize head_len = 0;
+        if (!g_file_get_contents(kernel, &head, &head_len, error)) {
+            g_prefix_error(error, "cannot read the kernel: ");
+            return false;
+        }
+        if (linux_boot_is_realmode_only((uint8_t *)head, head_len)) {
+            return firmware_kernel_setup(fwc, kernel, vmm_cfg_string_or(cfg, "Initrd", NULL),
+                                         vmm_cfg_string_or(cfg, "Append", ""), ram_size, error);
+        }
+        if (!direct_boot_setup(m, cfg, fw, &acpi, error)) {
+            return false;
+        }
     }
     return true;
 }

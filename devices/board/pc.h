@@ -17,6 +17,13 @@
  *                                /pci@i0cf8/scsi@S/disk@0,0          virtio-blk in slot S
  *                              (a function other than 0 is written "@S,F"); the runner's --boot
  *                              builds them.
+ *   Kernel, Initrd, Append     direct kernel boot (devices/board/linux-boot.h): no firmware
+ *                              runs; the board places kernel, ACPI tables and boot data.
+ *                              Real-mode-only bzImages (iPXE's ipxe.lkrn) go to the firmware
+ *                              through the fw_cfg kernel keys instead (needs an option ROM
+ *                              that loads them, tests/guests/payloads/fwcfg-linuxboot.asm)
+ *   PvmQuirks (0/1, default 1) on kvm_pvm, add the kernel arguments that hide what the
+ *                              host cannot execute (docs/kvm-pvm.md)
  */
 #pragma once
 
@@ -31,6 +38,12 @@
 
 /* Builds the board on a machine made with vmm_machine_new() (before vCPUs exist). */
 bool pc_board_build(VmmMachine *m, VmmCfgNode *cfg, GError **error);
+
+/*
+ * After vmm_machine_create_vcpus(): for direct kernel boot, makes vCPU 0's power-on state
+ * the kernel entry state. Does nothing when the firmware boots.
+ */
+bool pc_board_setup_vcpus(VmmMachine *m, GError **error);
 
 /* Top of RAM below 4 GiB for @ram_size bytes (QEMU's pc split: ≤ 3.5 GiB low). */
 uint64_t pc_ram_below_4g(uint64_t ram_size);

@@ -20,6 +20,7 @@
 #include "vmm/bus.h"
 #include "vmm/guest-mem.h"
 #include "vmm/machine.h"
+#include "fuzz-storage-common.h"
 #include "vmm/pci.h"
 
 #define RAM_SIZE 0x100000u
@@ -28,79 +29,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef struct {
-    const uint8_t *p;
-    size_t left;
-} Input;
-
-static uint8_t in_u8(Input *in)
-{
-    if (in->left == 0) {
-        return 0;
-    }
-    in->left--;
-    return *in->p++;
-}
-
-static uint32_t in_u32(Input *in)
-{
-    uint32_t v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        v |= (uint32_t)in_u8(in) << (8 * i);
-    }
-    return v;
-}
-
-static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-}
-
-static char *disk_path, *iso_path;
-
-static void remove_images(void)
-{
-    g_unlink(disk_path);
-    g_unlink(iso_path);
-}
-
-static char *make_image(const char *tmpl, size_t size)
-{
-    g_autofree uint8_t *buf = g_malloc(size);
-    char *path = NULL;
-    int fd = g_file_open_tmp(tmpl, &path, NULL);
-
-    for (size_t i = 0; i < size; i++) {
-        buf[i] = (uint8_t)(i * 31);
-    }
-    if (fd < 0 || write(fd, buf, size) != (ssize_t)size) {
-        abort();
-    }
-    close(fd);
-    return path;
-}
+static const char *disk_path, *iso_path;
 
 static void once(void)
 {
-    static bool done;
+    static const char *const domains[] = {"ahci", "ata", "pci", NULL};
 
-    if (done) {
-        return;
-    }
-    done = true;
-    g_log_set_handler(NULL, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
-    for (const char *const *d = (const char *const[]){"ahci", "ata", "pci", NULL}; *d; d++) {
-        g_log_set_handler(*d, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
-    }
-    disk_path = make_image("fuzz-ahci-disk-XXXXXX", 256 * 1024);
-    iso_path = make_image("fuzz-ahci-cd-XXXXXX", 64 * 2048);
-    atexit(remove_images);
+    fuzz_storage_setup(domains, "ahci", &disk_path, &iso_path);
 }
 
 static void cfg_write(VmmMachine *m, unsigned offset, unsigned size, uint32_t v)
 {
-    vmm_bus_write_val(m->pio, 0xcf8, 0x80000000u | (AHCI_DEVFN << 8) | (offset & 0xfc), 4);
-    vmm_bus_write_val(m->pio, 0xcfc + (offset & 3), v, size);
+    fuzz_pci_cfg_write(m, AHCI_DEVFN, offset, size, v);
 }
 
 static void wr(VmmMachine *m, uint32_t reg, uint32_t v)
@@ -160,7 +100,7 @@ static const uint8_t mmc_cmds[] = {0x00, 0x03, 0x12, 0x1a, 0x1b, 0x1e, 0x25, 0x2
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Input in = {data, size};
+    FuzzInput in = {data, size};
     VmmMachine *m;
     VmmCfgNode *cfg;
     VmmCfgNode *node;
@@ -190,32 +130,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     program(m);
 
     while (in.left > 0) {
-        uint8_t op = in_u8(&in);
+        uint8_t op = fuzz_in_u8(&in);
         unsigned port = op >> 7;
         uint32_t preg = 0x100 + port * 0x80;
 
         switch (op & 7) {
         case 0: { /* raw bytes into RAM */
-            uint32_t at = in_u32(&in) % RAM_SIZE;
-            unsigned len = in_u8(&in);
+            uint32_t at = fuzz_in_u32(&in) % RAM_SIZE;
+            unsigned len = fuzz_in_u8(&in);
             for (unsigned i = 0; i < len && at + i < RAM_SIZE; i++) {
-                ram[at + i] = in_u8(&in);
+                ram[at + i] = fuzz_in_u8(&in);
             }
             break;
         }
         case 1:
         case 2:
         case 3: { /* a command in a slot */
-            unsigned slot = in_u8(&in) % 32;
-            uint8_t flags = in_u8(&in);
+            unsigned slot = fuzz_in_u8(&in) % 32;
+            uint8_t flags = fuzz_in_u8(&in);
             uint32_t clb = rd(m, preg + 0x00);
-            uint32_t ctba = (flags & 0xc0) == 0xc0 ? in_u32(&in) : 0x10000u + slot * 0x800u;
-            unsigned nprd = in_u8(&in) % 6;
+            uint32_t ctba = (flags & 0xc0) == 0xc0 ? fuzz_in_u32(&in) : 0x10000u + slot * 0x800u;
+            unsigned nprd = fuzz_in_u8(&in) % 6;
             uint32_t hdr[4];
             uint8_t cfis[20] = {0x27, 0x80};
 
             if ((flags & 0x60) == 0x60) {
-                nprd = in_u32(&in) & 0xffff;
+                nprd = fuzz_in_u32(&in) & 0xffff;
             }
             if (rd(m, preg + 0x10) & 0x60000000u) {
                 recover(m, preg);
@@ -223,33 +163,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             hdr[0] = GUINT32_TO_LE(5u | ((flags & 0x07) << 5) | (nprd << 16));
             hdr[1] = 0;
             hdr[2] = GUINT32_TO_LE(ctba);
-            hdr[3] = (flags & 0xa0) == 0xa0 ? in_u32(&in) : 0;
+            hdr[3] = (flags & 0xa0) == 0xa0 ? fuzz_in_u32(&in) : 0;
             if ((uint64_t)clb + slot * 32u + sizeof(hdr) <= RAM_SIZE) {
                 memcpy(ram + clb + slot * 32, hdr, sizeof(hdr));
             }
-            cfis[2] = ata_cmds[in_u8(&in) % sizeof(ata_cmds)];
+            cfis[2] = ata_cmds[fuzz_in_u8(&in) % sizeof(ata_cmds)];
             for (unsigned i = 3; i < 20; i++) {
-                cfis[i] = (flags & 0x10) ? in_u8(&in) : 0;
+                cfis[i] = (flags & 0x10) ? fuzz_in_u8(&in) : 0;
             }
             if (!(flags & 0x10)) {
-                cfis[3] = in_u8(&in) & 1;
-                cfis[4] = in_u8(&in);
+                cfis[3] = fuzz_in_u8(&in) & 1;
+                cfis[4] = fuzz_in_u8(&in);
                 cfis[7] = 0x40;
-                cfis[12] = in_u8(&in) % 8;
+                cfis[12] = fuzz_in_u8(&in) % 8;
             }
             if (flags & 0x08) {
-                cfis[1] = in_u8(&in);
-                cfis[15] = in_u8(&in);
+                cfis[1] = fuzz_in_u8(&in);
+                cfis[15] = fuzz_in_u8(&in);
             }
             if ((uint64_t)ctba + 0x80 <= RAM_SIZE) {
                 memcpy(ram + ctba, cfis, sizeof(cfis));
-                ram[ctba + 0x40] = mmc_cmds[in_u8(&in) % sizeof(mmc_cmds)];
+                ram[ctba + 0x40] = mmc_cmds[fuzz_in_u8(&in) % sizeof(mmc_cmds)];
                 for (unsigned i = 1; i < 12; i++) {
-                    ram[ctba + 0x40 + i] = in_u8(&in) % ((i == 8 || i == 4) ? 255 : 4);
+                    ram[ctba + 0x40 + i] = fuzz_in_u8(&in) % ((i == 8 || i == 4) ? 255 : 4);
                 }
                 for (unsigned i = 0; i < MIN(nprd, 6u); i++) {
-                    uint32_t e[4] = {in_u32(&in) % (RAM_SIZE + 0x2000), 0, 0,
-                                     in_u32(&in) & ((flags & 0x0c) == 0x0c ? 0x3fffff : 0x1fff)};
+                    uint32_t e[4] = {fuzz_in_u32(&in) % (RAM_SIZE + 0x2000), 0, 0,
+                                     fuzz_in_u32(&in) & ((flags & 0x0c) == 0x0c ? 0x3fffff : 0x1fff)};
                     if ((uint64_t)ctba + 0x80 + (i + 1) * 16 <= RAM_SIZE) {
                         memcpy(ram + ctba + 0x80 + i * 16, e, sizeof(e));
                     }
@@ -260,8 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 4: { /* raw register write */
-            uint32_t reg = (in_u8(&in) | (in_u8(&in) << 8)) % 0x1000 & ~3u;
-            wr(m, reg, in_u32(&in));
+            uint32_t reg = (fuzz_in_u8(&in) | (fuzz_in_u8(&in) << 8)) % 0x1000 & ~3u;
+            wr(m, reg, fuzz_in_u32(&in));
             settle(m, port);
             break;
         }
@@ -269,10 +209,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             recover(m, preg);
             break;
         case 6:
-            if (in_u8(&in) & 1) {
-                ahci_change_media(dev, 1, (in_u8(&in) & 1) ? iso_path : NULL, "raw", NULL);
+            if (fuzz_in_u8(&in) & 1) {
+                ahci_change_media(dev, 1, (fuzz_in_u8(&in) & 1) ? iso_path : NULL, "raw", NULL);
             } else {
-                (void)rd(m, (in_u8(&in) * 4u) % 0x1000);
+                (void)rd(m, (fuzz_in_u8(&in) * 4u) % 0x1000);
             }
             break;
         default:

@@ -19,6 +19,7 @@
 #include "vmm/bus.h"
 #include "vmm/guest-mem.h"
 #include "vmm/machine.h"
+#include "fuzz-storage-common.h"
 #include "vmm/pci.h"
 
 #define RAM_SIZE 0x100000u
@@ -27,79 +28,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef struct {
-    const uint8_t *p;
-    size_t left;
-} Input;
-
-static uint8_t in_u8(Input *in)
-{
-    if (in->left == 0) {
-        return 0;
-    }
-    in->left--;
-    return *in->p++;
-}
-
-static uint32_t in_u32(Input *in)
-{
-    uint32_t v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        v |= (uint32_t)in_u8(in) << (8 * i);
-    }
-    return v;
-}
-
-static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-}
-
-static char *disk_path, *iso_path;
-
-static void remove_images(void)
-{
-    g_unlink(disk_path);
-    g_unlink(iso_path);
-}
-
-static char *make_image(const char *tmpl, size_t size)
-{
-    g_autofree uint8_t *buf = g_malloc(size);
-    char *path = NULL;
-    int fd = g_file_open_tmp(tmpl, &path, NULL);
-
-    for (size_t i = 0; i < size; i++) {
-        buf[i] = (uint8_t)(i * 17);
-    }
-    if (fd < 0 || write(fd, buf, size) != (ssize_t)size) {
-        abort();
-    }
-    close(fd);
-    return path;
-}
+static const char *disk_path, *iso_path;
 
 static void once(void)
 {
-    static bool done;
+    static const char *const domains[] = {"piix3-ide", "ata", "pci", NULL};
 
-    if (done) {
-        return;
-    }
-    done = true;
-    g_log_set_handler(NULL, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
-    for (const char *const *d = (const char *const[]){"piix3-ide", "ata", "pci", NULL}; *d; d++) {
-        g_log_set_handler(*d, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
-    }
-    disk_path = make_image("fuzz-ide-disk-XXXXXX", 256 * 1024);
-    iso_path = make_image("fuzz-ide-cd-XXXXXX", 64 * 2048);
-    atexit(remove_images);
+    fuzz_storage_setup(domains, "ide", &disk_path, &iso_path);
 }
 
 static void cfg_write(VmmMachine *m, unsigned offset, unsigned size, uint32_t v)
 {
-    vmm_bus_write_val(m->pio, 0xcf8, 0x80000000u | (IDE_DEVFN << 8) | (offset & 0xfc), 4);
-    vmm_bus_write_val(m->pio, 0xcfc + (offset & 3), v, size);
+    fuzz_pci_cfg_write(m, IDE_DEVFN, offset, size, v);
 }
 
 static void program(VmmMachine *m)
@@ -134,7 +74,7 @@ static const uint8_t mmc_cmds[] = {0x00, 0x03, 0x12, 0x1a, 0x1b, 0x1e, 0x25, 0x2
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Input in = {data, size};
+    FuzzInput in = {data, size};
     VmmMachine *m;
     VmmCfgNode *cfg, *node;
     VmmDevice *dev;
@@ -163,24 +103,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     program(m);
 
     while (in.left > 0) {
-        uint8_t op = in_u8(&in);
+        uint8_t op = fuzz_in_u8(&in);
         bool sec = (op & 0x80) != 0;
         uint16_t base = sec ? 0x170 : 0x1f0;
         uint16_t ctl = sec ? 0x376 : 0x3f6;
 
         switch (op & 7) {
         case 0: /* task file register */
-            vmm_bus_write_val(m->pio, base + 1 + in_u8(&in) % 6, in_u8(&in), 1);
+            vmm_bus_write_val(m->pio, base + 1 + fuzz_in_u8(&in) % 6, fuzz_in_u8(&in), 1);
             break;
         case 1: /* ATA command, then drain a bounded amount of PIO data */
-            vmm_bus_write_val(m->pio, base + 7, ata_cmds[in_u8(&in) % sizeof(ata_cmds)], 1);
+            vmm_bus_write_val(m->pio, base + 7, ata_cmds[fuzz_in_u8(&in) % sizeof(ata_cmds)], 1);
             for (unsigned i = 0; i < 4096; i++) {
                 uint8_t st = settle(m, ctl);
                 if (!(st & 0x08) || (st & 0x80)) {
                     break;
                 }
                 if (op & 0x40) {
-                    vmm_bus_write_val(m->pio, base, in_u8(&in) | (in_u8(&in) << 8), 2);
+                    vmm_bus_write_val(m->pio, base, fuzz_in_u8(&in) | (fuzz_in_u8(&in) << 8), 2);
                 } else {
                     vmm_bus_read_val(m->pio, base, (op & 0x20) ? 4 : 2);
                 }
@@ -189,14 +129,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 2: { /* ATAPI packet */
             uint8_t cdb[12];
 
-            vmm_bus_write_val(m->pio, base + 6, (in_u8(&in) & 0x10) | 0xa0, 1);
-            vmm_bus_write_val(m->pio, base + 1, in_u8(&in) & 1, 1);
-            vmm_bus_write_val(m->pio, base + 4, in_u8(&in), 1);
-            vmm_bus_write_val(m->pio, base + 5, in_u8(&in) & 0x0f, 1);
+            vmm_bus_write_val(m->pio, base + 6, (fuzz_in_u8(&in) & 0x10) | 0xa0, 1);
+            vmm_bus_write_val(m->pio, base + 1, fuzz_in_u8(&in) & 1, 1);
+            vmm_bus_write_val(m->pio, base + 4, fuzz_in_u8(&in), 1);
+            vmm_bus_write_val(m->pio, base + 5, fuzz_in_u8(&in) & 0x0f, 1);
             vmm_bus_write_val(m->pio, base + 7, 0xa0, 1);
-            cdb[0] = mmc_cmds[in_u8(&in) % sizeof(mmc_cmds)];
+            cdb[0] = mmc_cmds[fuzz_in_u8(&in) % sizeof(mmc_cmds)];
             for (unsigned i = 1; i < 12; i++) {
-                cdb[i] = in_u8(&in) % ((i == 8 || i == 4) ? 255 : 4);
+                cdb[i] = fuzz_in_u8(&in) % ((i == 8 || i == 4) ? 255 : 4);
             }
             for (unsigned i = 0; i < 6; i++) {
                 vmm_bus_write_val(m->pio, base, cdb[2 * i] | (cdb[2 * i + 1] << 8), 2);
@@ -211,26 +151,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 3: { /* PRD entry in RAM */
-            uint32_t at = in_u32(&in) % (RAM_SIZE - 8);
-            uint32_t e[2] = {in_u32(&in) % (RAM_SIZE + 0x10000), in_u32(&in)};
+            uint32_t at = fuzz_in_u32(&in) % (RAM_SIZE - 8);
+            uint32_t e[2] = {fuzz_in_u32(&in) % (RAM_SIZE + 0x10000), fuzz_in_u32(&in)};
             memcpy(ram + at, e, sizeof(e));
             break;
         }
         case 4: { /* bus master register */
-            unsigned reg = in_u8(&in) % 16;
-            vmm_bus_write_val(m->pio, BM + reg, in_u32(&in), (reg & 3) == 0 ? 4 : 1);
+            unsigned reg = fuzz_in_u8(&in) % 16;
+            vmm_bus_write_val(m->pio, BM + reg, fuzz_in_u32(&in), (reg & 3) == 0 ? 4 : 1);
             settle(m, ctl);
             break;
         }
         case 5: /* device control: SRST, nIEN, HOB */
-            vmm_bus_write_val(m->pio, ctl, in_u8(&in), 1);
+            vmm_bus_write_val(m->pio, ctl, fuzz_in_u8(&in), 1);
             break;
         case 6:
-            if (in_u8(&in) & 1) {
-                ide_change_media(dev, 2 + (in_u8(&in) & 1), (in_u8(&in) & 1) ? iso_path : NULL,
+            if (fuzz_in_u8(&in) & 1) {
+                ide_change_media(dev, 2 + (fuzz_in_u8(&in) & 1), (fuzz_in_u8(&in) & 1) ? iso_path : NULL,
                                  "raw", NULL);
             } else {
-                vmm_bus_read_val(m->pio, base + in_u8(&in) % 8, 1);
+                vmm_bus_read_val(m->pio, base + fuzz_in_u8(&in) % 8, 1);
             }
             break;
         default:

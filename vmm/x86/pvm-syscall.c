@@ -66,21 +66,24 @@ static int read_linear(VmmVcpu *vcpu, uint64_t la, void *buf, size_t len)
 
 static int get_msrs(VmmVcpu *vcpu, uint64_t *star, uint64_t *lstar, uint64_t *fmask)
 {
-    struct {
+    /* struct kvm_msrs ends in a flexible array: allocate header and entries together. */
+    union {
         struct kvm_msrs hdr;
-        struct kvm_msr_entry e[3];
-    } m;
-    memset(&m, 0, sizeof(m));
-    m.hdr.nmsrs = 3;
-    m.e[0].index = MSR_STAR;
-    m.e[1].index = MSR_LSTAR;
-    m.e[2].index = MSR_FMASK;
-    if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 3) {
+        uint8_t raw[sizeof(struct kvm_msrs) + 3 * sizeof(struct kvm_msr_entry)];
+    } buf;
+    struct kvm_msrs *m = &buf.hdr;
+
+    memset(&buf, 0, sizeof(buf));
+    m->nmsrs = 3;
+    m->entries[0].index = MSR_STAR;
+    m->entries[1].index = MSR_LSTAR;
+    m->entries[2].index = MSR_FMASK;
+    if (ioctl(vcpu->fd, KVM_GET_MSRS, m) != 3) {
         return -EIO;
     }
-    *star = m.e[0].data;
-    *lstar = m.e[1].data;
-    *fmask = m.e[2].data;
+    *star = m->entries[0].data;
+    *lstar = m->entries[1].data;
+    *fmask = m->entries[2].data;
     return 0;
 }
 

@@ -9,8 +9,7 @@ boxwood-img and by qemu-img. For each case the runner gets --drive/--boot, the t
 to GRUB on COM1 (--serial unix:PATH), types `hashsum --hash sha256 /rand.bin` and compares
 the answer with the host's sha256.
 
-Cases (BOXWOOD_STORAGE_CASES, comma-separated; default iso-ide,iso-ahci,multi because a
-GRUB boot takes minutes on nested hosts):
+Cases (BOXWOOD_STORAGE_CASES, comma-separated; default: all but kill9):
   iso-ide, iso-ahci                     ATAPI CD-ROM boot
   multi                                 one VM with raw, qemu-img VDI and boxwood-img VDI on
                                         each of virtio-blk, AHCI and IDE (9 disks), booting
@@ -368,10 +367,12 @@ def main():
                                 ('bvdi', 'disk-boxwood.vdi', 'vdi')):
             cases.append(Case(f'disk-{iface}-{tag}', [(iface, 'disk', asset, fmt)],
                               listed[iface]))
-    # GRUB takes minutes per boot on nested hosts: by default one VM per CD-ROM controller
-    # and one VM with every disk variant on every controller (multi); the one-boot-per-disk
-    # cases, write and kill9 run when named.
-    wanted = os.environ.get('BOXWOOD_STORAGE_CASES', 'iso-ide,iso-ahci,multi').split(',')
+    # By default: both CD-ROM controllers, one boot per disk variant on every controller,
+    # the nine-disk VM (multi) and GRUB save_env (write); kill9 runs when named (the
+    # disk-crash test covers kills during guest writes).
+    default = ['iso-ide', 'iso-ahci', 'multi', 'write'] + \
+        [c.name for c in cases if c.name.startswith('disk-')]
+    wanted = os.environ.get('BOXWOOD_STORAGE_CASES', ','.join(default)).split(',')
     selected = [c for c in cases if c.name in wanted]
     if not boxwood_img:
         log('SKIP: BOXWOOD_IMG (boxwood-img) is needed for the VDI cases')

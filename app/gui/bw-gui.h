@@ -42,6 +42,15 @@ void bw_manager_window_error(BwManagerWindow *win, const char *heading, const GE
 /* Registers an existing .vbox (VirtualBox's or ours). */
 void bw_manager_window_add_existing(BwManagerWindow *win, GFile *file);
 
+#define BW_TYPE_DISPLAY_WINDOW (bw_display_window_get_type())
+G_DECLARE_FINAL_TYPE(BwDisplayWindow, bw_display_window, BW, DISPLAY_WINDOW,
+                     AdwApplicationWindow)
+
+/* Opens (or presents) the display window of a running machine. */
+BwDisplayWindow *bw_display_window_open(BwManagerWindow *manager, BwMachine *machine,
+                                        GError **error);
+BwMachine *bw_display_window_get_machine(BwDisplayWindow *w);
+
 /* Dialogs (bw-new-machine.c, bw-machine-settings-dialog.c, bw-preferences.c). */
 void bw_new_machine_dialog_show(BwManagerWindow *win);
 void bw_machine_settings_dialog_show(BwManagerWindow *win, BwMachine *machine);

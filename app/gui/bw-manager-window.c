@@ -158,10 +158,24 @@ static gboolean machine_op_work(gpointer data, GCancellable *c, GError **error)
     return bw_machine_control_sync(op->machine, op->what, c, error);
 }
 
+static void show_display(BwManagerWindow *win, BwMachine *m)
+{
+    GError *error = NULL;
+    if (!bw_display_window_open(win, m, &error)) {
+        g_autofree char *heading =
+            g_strdup_printf(_("Cannot show “%s”"), bw_machine_get_name(m));
+        bw_manager_window_error(win, heading, error);
+        g_error_free(error);
+    }
+}
+
 static void machine_op_done(gpointer data, const GError *error, gpointer user_data)
 {
     MachineOp *op = data;
     BwManagerWindow *win = user_data;
+    if (!error && g_str_equal(op->what, "start")) {
+        show_display(win, op->machine);
+    }
     if (error) {
         char *heading = g_str_equal(op->what, "start")
             ? g_strdup_printf(_("Could not start “%s”"), bw_machine_get_name(op->machine))
@@ -219,7 +233,9 @@ static void row_action(GSimpleAction *a, GVariant *p, gpointer row)
     if (!m || !win) {
         return;
     }
-    if (g_str_equal(name, "settings")) {
+    if (g_str_equal(name, "show")) {
+        show_display(win, m);
+    } else if (g_str_equal(name, "settings")) {
         bw_machine_settings_dialog_show(win, m);
     } else if (g_str_equal(name, "remove")) {
         confirm_remove(win, m);
@@ -230,6 +246,7 @@ static void row_action(GSimpleAction *a, GVariant *p, gpointer row)
 
 static const GActionEntry row_actions[] = {
     {.name = "start", .activate = row_action},
+    {.name = "show", .activate = row_action},
     {.name = "pause", .activate = row_action},
     {.name = "resume", .activate = row_action},
     {.name = "reset", .activate = row_action},
@@ -264,6 +281,7 @@ static void row_update(GtkWidget *row)
 #define ENABLE(n, cond) \
     g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(group, n)), cond)
     ENABLE("start", ok && !is_active(s));
+    ENABLE("show", s == BW_MACHINE_STATE_RUNNING || s == BW_MACHINE_STATE_PAUSED);
     ENABLE("pause", s == BW_MACHINE_STATE_RUNNING);
     ENABLE("resume", s == BW_MACHINE_STATE_PAUSED);
     ENABLE("reset", s == BW_MACHINE_STATE_RUNNING);
@@ -320,6 +338,7 @@ static GtkWidget *row_new(BwMachine *m)
     GMenu *menu = g_menu_new();
     GMenu *run = g_menu_new();
     g_menu_append(run, _("_Start"), "machine.start");
+    g_menu_append(run, _("S_how"), "machine.show");
     g_menu_append(run, _("_Pause"), "machine.pause");
     g_menu_append(run, _("Res_ume"), "machine.resume");
     g_menu_append(run, _("Rese_t"), "machine.reset");

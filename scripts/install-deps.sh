@@ -21,6 +21,8 @@ packages=(
     linux-source-6.1 bc bison flex libelf-dev libssl-dev busybox-static cpio ipxe
     # desktop data validation and translations
     desktop-file-utils appstream gettext
+    # GUI tests: X server, input, screenshots, accessibility tree, session bus
+    xvfb xauth xdotool x11-apps imagemagick gir1.2-atspi-2.0 at-spi2-core python3-gi dbus
 )
 
 die() {

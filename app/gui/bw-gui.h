@@ -39,6 +39,11 @@ BwClient *bw_manager_window_get_client(BwManagerWindow *win);
 void bw_manager_window_toast(BwManagerWindow *win, const char *text);
 /* A dialog for errors a user must act on (no /dev/kvm, missing ISO...). */
 void bw_manager_window_error(BwManagerWindow *win, const char *heading, const GError *error);
+/* Starts (when needed) and shows the machine called @name_or_uuid: the app's
+ * "start-machine" / "show-machine" actions, reachable over the session bus
+ * (org.gtk.Actions) so desktop shortcuts and tests can use them. */
+void bw_manager_window_start_machine(BwManagerWindow *win, const char *name_or_uuid,
+                                     bool start);
 /* Registers an existing .vbox (VirtualBox's or ours). */
 void bw_manager_window_add_existing(BwManagerWindow *win, GFile *file);
 

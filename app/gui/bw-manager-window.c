@@ -196,6 +196,27 @@ static void run_machine_op(BwManagerWindow *win, BwMachine *m, const char *what)
                          g_object_ref(win));
 }
 
+void bw_manager_window_start_machine(BwManagerWindow *win, const char *name_or_uuid,
+                                     bool start)
+{
+    GError *error = NULL;
+    BwMachine *m = win->client ? bw_client_find_machine(win->client, name_or_uuid, &error)
+                               : NULL;
+    if (!m) {
+        bw_manager_window_toast(win, error ? error->message
+                                           : _("Not connected to the Boxwood service yet"));
+        g_clear_error(&error);
+        return;
+    }
+    BwMachineState s = bw_machine_get_state(m);
+    if (start && !is_active(s)) {
+        run_machine_op(win, m, "start");
+    } else {
+        show_display(win, m);
+    }
+    g_object_unref(m);
+}
+
 static void on_remove_response(AdwMessageDialog *d, const char *response, gpointer user_data)
 {
     BwMachine *m = user_data;

@@ -113,7 +113,21 @@ static void action_preferences(GSimpleAction *a, GVariant *p, gpointer app)
     bw_preferences_show(get_window(GTK_APPLICATION(app)));
 }
 
+static void action_start_machine(GSimpleAction *a, GVariant *p, gpointer app)
+{
+    bw_manager_window_start_machine(get_window(GTK_APPLICATION(app)),
+                                    g_variant_get_string(p, NULL), true);
+}
+
+static void action_show_machine(GSimpleAction *a, GVariant *p, gpointer app)
+{
+    bw_manager_window_start_machine(get_window(GTK_APPLICATION(app)),
+                                    g_variant_get_string(p, NULL), false);
+}
+
 static const GActionEntry app_actions[] = {
+    {.name = "start-machine", .activate = action_start_machine, .parameter_type = "s"},
+    {.name = "show-machine", .activate = action_show_machine, .parameter_type = "s"},
     {.name = "quit", .activate = action_quit},
     {.name = "about", .activate = action_about},
     {.name = "shortcuts", .activate = action_shortcuts},

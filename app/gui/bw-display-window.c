@@ -320,9 +320,14 @@ static void action_fullscreen(GSimpleAction *a, GVariant *p, gpointer data)
 static void action_scale(GSimpleAction *a, GVariant *p, gpointer data)
 {
     BwDisplayWindow *w = data;
-    gboolean scale = !g_variant_get_boolean(g_action_get_state(G_ACTION(a)));
+    GVariant *state = g_action_get_state(G_ACTION(a));
+    gboolean scale = !g_variant_get_boolean(state);
+    g_variant_unref(state);
     g_simple_action_set_state(a, g_variant_new_boolean(scale));
+    /* GtkPicture scales to its allocation, so 1:1 means giving it only its natural size. */
     gtk_picture_set_can_shrink(w->picture, scale);
+    gtk_widget_set_halign(GTK_WIDGET(w->picture), scale ? GTK_ALIGN_FILL : GTK_ALIGN_CENTER);
+    gtk_widget_set_valign(GTK_WIDGET(w->picture), scale ? GTK_ALIGN_FILL : GTK_ALIGN_CENTER);
 }
 
 typedef struct {

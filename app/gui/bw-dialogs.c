@@ -31,8 +31,7 @@ static BwStorageController *ensure_sata(BwMachineConfig *c)
 {
     BwStorageController *ctl = bw_machine_config_find_controller(c, "SATA");
     if (!ctl) {
-        ctl = bw_machine_config_add_controller(c, "SATA", "AHCI");
-        ctl->port_count = 2;
+        ctl = bw_machine_config_add_controller(c, "SATA", "AHCI", 2);
         ctl->bootable = true;
     }
     return ctl;
@@ -57,7 +56,7 @@ static gboolean setup_edit(BwMachineSettings *s, gpointer user_data, GError **er
             return FALSE;
         }
         BwStorageController *ctl = ensure_sata(c);
-        bw_storage_controller_set_attachment(ctl, BW_DEVICE_HARDDISK, 0, 0, m->uuid);
+        bw_storage_controller_attach(ctl, BW_DEVICE_HARDDISK, 0, 0, m->uuid);
     }
     if (setup->iso) {
         BwMedium *m = bw_machine_settings_register_medium(s, setup->iso, BW_DEVICE_DVD, error);
@@ -65,7 +64,7 @@ static gboolean setup_edit(BwMachineSettings *s, gpointer user_data, GError **er
             return FALSE;
         }
         BwStorageController *ctl = ensure_sata(c);
-        bw_storage_controller_set_attachment(ctl, BW_DEVICE_DVD, 1, 0, m->uuid);
+        bw_storage_controller_attach(ctl, BW_DEVICE_DVD, 1, 0, m->uuid);
     }
     if (e->disk_path || setup->iso) {
         c->boot[0] = BW_BOOT_DVD;

@@ -58,13 +58,36 @@ static gboolean setup_edit(BwMachineSettings *s, gpointer user_data, GError **er
         BwStorageController *ctl = ensure_sata(c);
         bw_storage_controller_attach(ctl, BW_DEVICE_HARDDISK, 0, 0, m->uuid);
     }
-    if (setup->iso) {
-        BwMedium *m = bw_machine_settings_register_medium(s, setup->iso, BW_DEVICE_DVD, error);
-        if (!m) {
-            return FALSE;
+    if (setup->change_iso) {
+        const char *uuid = NULL;
+        if (setup->iso) {
+            BwMedium *m = bw_machine_settings_register_medium(s, setup->iso, BW_DEVICE_DVD,
+                                                              error);
+            if (!m) {
+                return FALSE;
+            }
+            uuid = m->uuid;
         }
-        BwStorageController *ctl = ensure_sata(c);
-        bw_storage_controller_attach(ctl, BW_DEVICE_DVD, 1, 0, m->uuid);
+        /* Reuse the machine's DVD drive wherever it is (a VirtualBox machine may have it
+         * on IDE); only a machine without one gets a drive on SATA port 1. */
+        BwAttachment *dvd = NULL;
+        BwStorageController *dvd_ctl = NULL;
+        for (guint i = 0; i < c->controllers->len && !dvd; i++) {
+            BwStorageController *ctl = c->controllers->pdata[i];
+            for (guint j = 0; j < ctl->attachments->len; j++) {
+                BwAttachment *a = ctl->attachments->pdata[j];
+                if (a->type == BW_DEVICE_DVD) {
+                    dvd = a;
+                    dvd_ctl = ctl;
+                    break;
+                }
+            }
+        }
+        if (dvd) {
+            bw_storage_controller_attach(dvd_ctl, BW_DEVICE_DVD, dvd->port, dvd->device, uuid);
+        } else if (uuid) {
+            bw_storage_controller_attach(ensure_sata(c), BW_DEVICE_DVD, 1, 0, uuid);
+        }
     }
     if (e->disk_path || setup->iso) {
         c->boot[0] = BW_BOOT_DVD;
@@ -309,6 +332,7 @@ static void on_create(GtkButton *b, NewMachine *nm)
         break;
     }
     op->setup->iso = g_strdup(nm->iso->path);
+    op->setup->change_iso = nm->iso->path != NULL;
     bw_gui_run_in_thread(new_machine_work, new_machine_done, op, new_machine_op_free,
                          g_object_ref(nm->win));
     gtk_window_destroy(GTK_WINDOW(nm->dialog));
@@ -452,6 +476,7 @@ static void on_settings_close(GtkWindow *w, SettingsDialog *sd)
     setup->cpus = (guint)gtk_spin_button_get_value(sd->cpus);
     if (g_strcmp0(sd->iso->path, sd->initial_iso) != 0) {
         setup->iso = g_strdup(sd->iso->path);
+        setup->change_iso = TRUE;
     }
     bw_gui_run_in_thread(apply_work, apply_done, setup, (GDestroyNotify)bw_machine_setup_free,
                          g_object_ref(sd->win));

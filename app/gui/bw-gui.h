@@ -69,6 +69,7 @@ typedef struct {
     guint64 disk_bytes;      /* 0: no new disk */
     char *existing_disk;     /* or NULL */
     char *iso;               /* or NULL */
+    gboolean change_iso;     /* put @iso in the DVD drive (NULL: eject) */
 } BwMachineSetup;
 
 gboolean bw_machine_setup_apply(BwMachineSetup *setup, GCancellable *cancellable,

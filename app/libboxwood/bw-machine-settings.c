@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -2256,6 +2257,90 @@ BwMedium *bw_machine_config_find_medium(BwMachineConfig *c, const char *uuid_or_
         }
     }
     return NULL;
+}
+
+bool bw_machine_config_remove_medium(BwMachineConfig *c, const char *uuid_or_path,
+                                     GError **error)
+{
+    BwMedium *m = bw_machine_config_find_medium(c, uuid_or_path);
+
+    if (m == NULL) {
+        g_set_error(error, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_NOT_FOUND,
+                    "No medium %s is registered with this machine", uuid_or_path);
+        return false;
+    }
+    if (m->children != NULL && m->children->len > 0) {
+        g_set_error(error, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_INVALID,
+                    "Medium %s has differencing images (snapshots) based on it; delete those "
+                    "snapshots first", m->location);
+        return false;
+    }
+    for (guint i = 0; i < c->controllers->len; i++) {
+        BwStorageController *sc = g_ptr_array_index(c->controllers, i);
+        for (guint k = 0; sc->attachments != NULL && k < sc->attachments->len; k++) {
+            BwAttachment *a = g_ptr_array_index(sc->attachments, k);
+            if (a->medium_uuid != NULL && bw_uuid_equal(a->medium_uuid, m->uuid)) {
+                g_set_error(error, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_INVALID,
+                            "Medium %s is attached to %s port %d device %d; detach it first",
+                            m->location, sc->name, a->port, a->device);
+                return false;
+            }
+        }
+    }
+    if (m->parent != NULL) {
+        g_ptr_array_remove(m->parent->children, m);
+    }
+    g_ptr_array_remove(c->media, m);
+    return true;
+}
+
+/* The deepest existing ancestor of @path with symlinks resolved, plus the rest. */
+static char *real_path_prefix(const char *path)
+{
+    g_autofree char *dir = g_strdup(path);
+    g_autoptr(GString) rest = g_string_new(NULL);
+
+    while (true) {
+        char *real = realpath(dir, NULL);
+        if (real != NULL) {
+            char *out = g_strconcat(real, rest->str, NULL);
+            free(real);
+            return out;
+        }
+        if (strcmp(dir, "/") == 0 || dir[0] == '\0') {
+            return g_strdup(path);
+        }
+        g_autofree char *base = g_path_get_basename(dir);
+        g_autofree char *parent = g_path_get_dirname(dir);
+        g_string_prepend(rest, base);
+        g_string_prepend_c(rest, '/');
+        g_free(dir);
+        dir = g_steal_pointer(&parent);
+    }
+}
+
+char *bw_machine_settings_resolve_owned_path(const BwMachineSettings *s, const char *rel,
+                                             GError **error)
+{
+    bool foreign = false;
+    g_autofree char *abs = bw_settings_resolve_path(s->folder, rel, &foreign);
+
+    if (abs == NULL) {
+        g_set_error(error, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_INVALID,
+                    "%s: \"%s\" is not a usable path on this host", s->path,
+                    rel != NULL ? rel : "");
+        return NULL;
+    }
+    g_autofree char *real_folder = real_path_prefix(s->folder);
+    g_autofree char *real = real_path_prefix(abs);
+    size_t fl = strlen(real_folder);
+    if (strncmp(real, real_folder, fl) != 0 || (real[fl] != '/' && real[fl] != '\0')) {
+        g_set_error(error, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_INVALID,
+                    "%s: \"%s\" points outside the machine folder %s; Boxwood only creates "
+                    "or deletes files inside it", s->path, rel, s->folder);
+        return NULL;
+    }
+    return g_steal_pointer(&abs);
 }
 
 BwStorageController *bw_machine_config_find_controller(BwMachineConfig *c, const char *name)

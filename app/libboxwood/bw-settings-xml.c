@@ -17,6 +17,10 @@
 
 #include "bw-settings-private.h"
 
+static void silent_error(void *ctx, const char *msg, ...)
+{
+}
+
 xmlDoc *bw_xml_parse(const char *data, size_t len, const char *path, GError **error)
 {
     xmlParserCtxt *ctxt;
@@ -30,12 +34,24 @@ xmlDoc *bw_xml_parse(const char *data, size_t len, const char *path, GError **er
                     len, BW_XML_MAX_FILE);
         return NULL;
     }
+    static gsize initialised;
+    if (g_once_init_enter(&initialised)) {
+        xmlInitParser(); /* once, before threads race into the parser */
+        g_once_init_leave(&initialised, 1);
+    }
     ctxt = xmlNewParserCtxt();
     if (ctxt == NULL) {
         g_set_error(error, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_IO, "%s: out of memory", path);
         return NULL;
     }
+    /* libxml2 prints some errors (bad encodings) through its generic handler despite
+     * XML_PARSE_NOERROR; a library must not write to stderr, and the message reaches
+     * the caller through the GError anyway. The handler is per thread. */
+    xmlGenericErrorFunc old_handler = xmlGenericError;
+    void *old_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(NULL, silent_error);
     doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL, opts);
+    xmlSetGenericErrorFunc(old_ctx, old_handler);
     if (doc == NULL || !ctxt->wellFormed) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         g_autofree char *msg = g_strdup(e != NULL && e->message != NULL ? e->message

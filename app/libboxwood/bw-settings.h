@@ -240,6 +240,18 @@ BwMedium *bw_machine_config_find_medium(BwMachineConfig *c, const char *uuid_or_
 BwMedium *bw_machine_settings_register_medium(BwMachineSettings *s, const char *path,
                                               BwDeviceType device, GError **error);
 BwStorageController *bw_machine_config_find_controller(BwMachineConfig *c, const char *name);
+/* Added: removes a medium from the registry (and from its parent's children). Refused
+ * (BW_SETTINGS_ERROR_INVALID) while it has differencing children or is attached in the
+ * current state; snapshots still using it are the caller's business (they come later).
+ * Never touches the image file. */
+bool bw_machine_config_remove_medium(BwMachineConfig *c, const char *uuid_or_path,
+                                     GError **error);
+/* Added: for files Boxwood may create, overwrite or delete on the machine's behalf
+ * (saved state, snapshot folder, NVRAM, logs): resolves @rel against the machine folder
+ * and refuses (BW_SETTINGS_ERROR_INVALID) a result outside it, through ".." or through
+ * symlinks of existing components. A hostile .vbox must not make us delete ~/.ssh. */
+char *bw_machine_settings_resolve_owned_path(const BwMachineSettings *s, const char *rel,
+                                             GError **error);
 /* Added: the view's arrays free their elements, so new elements must come from these
  * constructors (or be built the same way: g_new0 + g_strdup, arrays with the free
  * functions these set). */

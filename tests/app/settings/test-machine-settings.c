@@ -61,6 +61,7 @@ static char *copy_sample(const char *name, const char *dest, char **dir_out)
     return path;
 }
 
+/* Never follows symlinks: the tests plant some that point outside their directory. */
 static void rm_rf(const char *dir)
 {
     g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
@@ -68,7 +69,8 @@ static void rm_rf(const char *dir)
 
     while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
         g_autofree char *p = g_build_filename(dir, n, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR)) {
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
             rm_rf(p);
         } else {
             g_unlink(p);
@@ -995,6 +997,66 @@ static void test_register_medium(void)
     rm_rf(dir);
 }
 
+static void test_remove_medium(void)
+{
+    BwMachineSettings *s = load_sample(DEBIAN);
+    BwMachineConfig *c = bw_machine_settings_config(s);
+    g_autoptr(GError) err = NULL;
+    const char *base = "{3febde4a-e4d0-4744-9728-3abd5e1d3788}";
+    const char *diff = "{09c1c225-f8fc-485e-a40a-00b3f8b34fc0}";
+    const char *iso = "{1436a392-35a6-491e-a882-16a1b7a69d0d}";
+
+    /* The base has a child; the child is attached. */
+    g_assert_false(bw_machine_config_remove_medium(c, base, &err));
+    g_assert_error(err, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_INVALID);
+    g_clear_error(&err);
+    g_assert_false(bw_machine_config_remove_medium(c, diff, &err));
+    g_assert_nonnull(strstr(err->message, "detach"));
+    g_clear_error(&err);
+    g_assert_true(bw_machine_config_remove_medium(c, iso, &err));
+    g_assert_false(bw_machine_config_remove_medium(c, iso, &err));
+    g_assert_error(err, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_NOT_FOUND);
+    g_clear_error(&err);
+    size_t len;
+    g_autofree char *data = bw_machine_settings_to_data(s, &len, &err);
+    g_assert_no_error(err);
+    g_assert_null(strstr(data, "1436a392"));
+    g_assert_nonnull(strstr(data, "<DVDImages/>"));
+    bw_machine_settings_free(s);
+}
+
+static void test_owned_paths(void)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *path = copy_sample(SAVED, "Ubuntu.vbox", &dir);
+    g_autoptr(GError) err = NULL;
+    BwMachineSettings *s = bw_machine_settings_load(path, &err);
+    BwMachineConfig *c = bw_machine_settings_config(s);
+
+    g_autofree char *state = bw_machine_settings_resolve_owned_path(s, c->state_file, &err);
+    g_assert_no_error(err);
+    g_autofree char *expect = g_build_filename(dir, c->state_file, NULL);
+    g_assert_cmpstr(state, ==, expect);
+    const char *bad[] = { "../outside.sav", "/etc/passwd", "Snapshots/../../x", "C:\\x.sav",
+                          "link/x.sav" };
+    /* A symlink out of the machine folder, to a directory of our own. */
+    g_autofree char *outside = g_dir_make_tmp("bw-outside-XXXXXX", NULL);
+    g_autofree char *link = g_build_filename(dir, "link", NULL);
+    g_assert_cmpint(symlink(outside, link), ==, 0);
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *r = bw_machine_settings_resolve_owned_path(s, bad[i], &err);
+        g_assert_null(r);
+        g_assert_error(err, BW_SETTINGS_ERROR, BW_SETTINGS_ERROR_INVALID);
+        g_clear_error(&err);
+    }
+    g_autofree char *ok = bw_machine_settings_resolve_owned_path(s, "Logs/VBox.log", &err);
+    g_assert_no_error(err);
+    bw_machine_settings_free(s);
+    g_assert_cmpint(g_unlink(link), ==, 0);
+    rm_rf(dir);
+    g_assert_cmpint(g_rmdir(outside), ==, 0);
+}
+
 /* ---- crash-safe writes -------------------------------------------------------------- */
 
 static void test_safe_write(void)
@@ -1060,5 +1122,7 @@ int main(int argc, char **argv)
     g_test_add_func("/settings/new-machine", test_new_machine);
     g_test_add_func("/settings/register-medium", test_register_medium);
     g_test_add_func("/settings/safe-write", test_safe_write);
+    g_test_add_func("/settings/remove-medium", test_remove_medium);
+    g_test_add_func("/settings/hostile/owned-paths", test_owned_paths);
     return g_test_run();
 }

@@ -98,6 +98,9 @@ struct BwMedium {
     BwDeviceType device;
     BwMedium *parent;  /* borrowed: differencing images point at their parent */
     GPtrArray *children; /* BwMedium *, borrowed (owned by BwMachineConfig.media) */
+    /* Added: @location is a Windows path (C:\..., E:/..., \\server\...) kept as
+     * written; @path is NULL and callers should offer to relocate the medium. */
+    bool foreign_path;
 };
 
 typedef struct {
@@ -237,6 +240,31 @@ BwMedium *bw_machine_config_find_medium(BwMachineConfig *c, const char *uuid_or_
 BwMedium *bw_machine_settings_register_medium(BwMachineSettings *s, const char *path,
                                               BwDeviceType device, GError **error);
 BwStorageController *bw_machine_config_find_controller(BwMachineConfig *c, const char *name);
+/* Added: removes a medium from the registry (and from its parent's children). Refused
+ * (BW_SETTINGS_ERROR_INVALID) while it has differencing children or is attached in the
+ * current state; snapshots still using it are the caller's business (they come later).
+ * Never touches the image file. */
+bool bw_machine_config_remove_medium(BwMachineConfig *c, const char *uuid_or_path,
+                                     GError **error);
+/* Added: for files Boxwood may create, overwrite or delete on the machine's behalf
+ * (saved state, snapshot folder, NVRAM, logs): resolves @rel against the machine folder
+ * and refuses (BW_SETTINGS_ERROR_INVALID) a result outside it, through ".." or through
+ * symlinks of existing components. A hostile .vbox must not make us delete ~/.ssh. */
+char *bw_machine_settings_resolve_owned_path(const BwMachineSettings *s, const char *rel,
+                                             GError **error);
+/* Added: the view's arrays free their elements, so new elements must come from these
+ * constructors (or be built the same way: g_new0 + g_strdup, arrays with the free
+ * functions these set). */
+BwStorageController *bw_machine_config_add_controller(BwMachineConfig *c, const char *name,
+                                                      const char *type, unsigned port_count);
+/* Replaces whatever is at @port/@device. @medium_uuid NULL: empty drive. */
+BwAttachment *bw_storage_controller_attach(BwStorageController *sc, BwDeviceType type,
+                                           int port, int device, const char *medium_uuid);
+bool bw_storage_controller_detach(BwStorageController *sc, int port, int device);
+BwNatRule *bw_nic_add_nat_rule(BwNic *nic, const char *name, bool tcp, const char *host_ip,
+                               unsigned host_port, const char *guest_ip, unsigned guest_port);
+/* Added: "IDE", "SATA", ... for a controller type (NULL when unknown). */
+const char *bw_storage_bus_for_type(const char *type);
 /* Generates a VirtualBox-style MAC (080027 + 6 random hex digits). */
 char *bw_generate_mac(void);
 /* "{8-4-4-4-12}" random UUID. */
@@ -253,6 +281,12 @@ typedef struct BwGlobalSettings BwGlobalSettings;
 
 /* Loads bw_paths_global_file() (or @path); a missing file gives an empty registry. */
 BwGlobalSettings *bw_global_settings_load(const char *path, GError **error);
+/* Added: the same from memory (@path names it in messages, anchors relative src and is
+ * where bw_global_settings_save() writes). */
+BwGlobalSettings *bw_global_settings_load_from_data(const char *data, size_t len,
+                                                   const char *path, GError **error);
+/* Added: the file the registry was loaded from / will be saved to. */
+const char *bw_global_settings_get_path(const BwGlobalSettings *g);
 void bw_global_settings_free(BwGlobalSettings *g);
 /* BwMachineEntry *, in file order. Edit through the functions below. */
 GPtrArray *bw_global_settings_machines(BwGlobalSettings *g);

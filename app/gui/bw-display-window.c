@@ -38,6 +38,9 @@ struct _BwDisplayWindow {
     guint8 *shadow;    /* RGBA copy with alpha forced opaque */
     bool dirty;
     guint tick_id;
+    gint64 damage_at;  /* bench: when the oldest unpainted damage arrived */
+    gint64 frames;
+    gulong paint_handler;
 
     bool grabbed;
     double last_x, last_y;
@@ -86,6 +89,10 @@ static gboolean on_tick(GtkWidget *widget, GdkFrameClock *clock, gpointer data)
     if (w->dirty) {
         w->dirty = false;
         update_texture(w);
+        if (bw_gui_bench_enabled() && !w->paint_handler) {
+            w->paint_handler = g_signal_connect(clock, "after-paint",
+                                                G_CALLBACK(on_after_paint), w);
+        }
     }
     return G_SOURCE_CONTINUE;
 }
@@ -144,7 +151,21 @@ static void on_resized(BwConsole1 *c, guint width, guint height, BwDisplayWindow
 
 static void on_damage(BwConsole1 *c, GVariant *rects, BwDisplayWindow *w)
 {
+    if (!w->dirty && bw_gui_bench_enabled()) {
+        w->damage_at = g_get_monotonic_time();
+    }
     w->dirty = true;
+}
+
+/* Bench: the frame that shows a damage has been painted. */
+static void on_after_paint(GdkFrameClock *clock, BwDisplayWindow *w)
+{
+    if (w->damage_at) {
+        gint64 now = g_get_monotonic_time();
+        g_printerr("boxwood-bench paint %" G_GINT64_FORMAT " latency-us %" G_GINT64_FORMAT
+                   " frame %" G_GINT64_FORMAT "\n", now, now - w->damage_at, ++w->frames);
+        w->damage_at = 0;
+    }
 }
 
 /* ---- input ------------------------------------------------------------------------ */
@@ -576,6 +597,13 @@ static void bw_display_window_dispose(GObject *obj)
     if (w->tick_id) {
         gtk_widget_remove_tick_callback(GTK_WIDGET(w), w->tick_id);
         w->tick_id = 0;
+    }
+    if (w->paint_handler) {
+        GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(w));
+        if (clock) {
+            g_signal_handler_disconnect(clock, w->paint_handler);
+        }
+        w->paint_handler = 0;
     }
     unmap_surface(w);
     g_clear_object(&w->console);

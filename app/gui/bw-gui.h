@@ -18,6 +18,10 @@ G_BEGIN_DECLS
 
 #define BW_APP_ID "org.boxwood.Boxwood"
 
+/* Benchmarks (bench/gui): when BOXWOOD_BENCH is set, the app prints timing lines
+ * ("boxwood-bench <event> <CLOCK_MONOTONIC µs> ...") on stderr. */
+bool bw_gui_bench_enabled(void);
+
 /* Work for a worker thread: returns FALSE with @error set on failure. */
 typedef gboolean (*BwGuiWorkFunc)(gpointer data, GCancellable *cancellable, GError **error);
 /* Runs on the main thread afterwards; @error is NULL on success. */

@@ -431,6 +431,13 @@ static void on_machine_removed(BwClient *c, BwMachine *m, BwManagerWindow *win)
 
 /* ---- connecting ------------------------------------------------------------------- */
 
+static void on_first_paint(GdkFrameClock *clock, BwManagerWindow *win)
+{
+    g_printerr("boxwood-bench first-frame %" G_GINT64_FORMAT " machines %u\n",
+               g_get_monotonic_time(), g_hash_table_size(win->rows));
+    g_signal_handlers_disconnect_by_func(clock, on_first_paint, win);
+}
+
 static void on_connected(GObject *src, GAsyncResult *res, gpointer user_data)
 {
     BwManagerWindow *win = user_data;
@@ -455,6 +462,14 @@ static void on_connected(GObject *src, GAsyncResult *res, gpointer user_data)
     g_ptr_array_unref(machines);
     gtk_spinner_stop(win->spinner);
     update_page(win);
+    if (bw_gui_bench_enabled()) {
+        /* The first frame painted with the whole list in it. */
+        GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(win));
+        if (clock) {
+            g_signal_connect(clock, "after-paint", G_CALLBACK(on_first_paint), win);
+            gtk_widget_queue_draw(GTK_WIDGET(win));
+        }
+    }
     g_object_unref(win);
 }
 

@@ -10,6 +10,15 @@
 
 #include "bw-gui.h"
 
+bool bw_gui_bench_enabled(void)
+{
+    static int enabled = -1;
+    if (enabled < 0) {
+        enabled = g_getenv("BOXWOOD_BENCH") != NULL;
+    }
+    return enabled;
+}
+
 static BwManagerWindow *get_window(GtkApplication *app)
 {
     GtkWindow *w = gtk_application_get_active_window(app);
@@ -157,6 +166,9 @@ static void on_startup(GApplication *app, gpointer data)
 
 int main(int argc, char **argv)
 {
+    if (bw_gui_bench_enabled()) {
+        g_printerr("boxwood-bench main %" G_GINT64_FORMAT "\n", g_get_monotonic_time());
+    }
     setlocale(LC_ALL, "");
     bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");

@@ -90,8 +90,8 @@ static gboolean on_tick(GtkWidget *widget, GdkFrameClock *clock, gpointer data)
         w->dirty = false;
         update_texture(w);
         if (bw_gui_bench_enabled() && !w->paint_handler) {
-            w->paint_handler = g_signal_connect(clock, "after-paint",
-                                                G_CALLBACK(on_after_paint), w);
+            w->paint_handler = g_signal_connect_object(clock, "after-paint",
+                                                       G_CALLBACK(on_after_paint), w, 0);
         }
     }
     return G_SOURCE_CONTINUE;
@@ -598,13 +598,7 @@ static void bw_display_window_dispose(GObject *obj)
         gtk_widget_remove_tick_callback(GTK_WIDGET(w), w->tick_id);
         w->tick_id = 0;
     }
-    if (w->paint_handler) {
-        GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(w));
-        if (clock) {
-            g_signal_handler_disconnect(clock, w->paint_handler);
-        }
-        w->paint_handler = 0;
-    }
+
     unmap_surface(w);
     g_clear_object(&w->console);
     if (w->conn) {

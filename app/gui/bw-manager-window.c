@@ -466,7 +466,7 @@ static void on_connected(GObject *src, GAsyncResult *res, gpointer user_data)
         /* The first frame painted with the whole list in it. */
         GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(win));
         if (clock) {
-            g_signal_connect(clock, "after-paint", G_CALLBACK(on_first_paint), win);
+            g_signal_connect_object(clock, "after-paint", G_CALLBACK(on_first_paint), win, 0);
             gtk_widget_queue_draw(GTK_WIDGET(win));
         }
     }

@@ -142,7 +142,6 @@ def main():
         c1, t1 = cpu_seconds(p.pid), time.monotonic()
         paints = read_lines(log, 'boxwood-bench paint')
         lat = [int(x[3]) / 1000 for x in paints[10:]]
-        runner_log = [f for f in os.listdir(work)]
         print(f'display 1920x1080, every pixel changing at 60 Hz: app CPU '
               f'{100 * (c1 - c0) / (t1 - t0):.0f}% of one core; {len(paints)} frames painted; '
               f'damage receipt to paint: median {statistics.median(lat):.1f} ms, '
